@@ -1,0 +1,33 @@
+"""Diagnostics computed from the data: balance, overlap, weights, VIF, separation."""
+from __future__ import annotations
+
+from .balance import smd, smd_table
+from .overlap import common_support_share, propensity_auc
+from .weights import effective_sample_size_ratio, max_weight_ratio
+from .collinearity import variance_inflation
+
+__all__ = ["smd", "smd_table", "common_support_share", "propensity_auc", "effective_sample_size_ratio",
+           "max_weight_ratio", "variance_inflation", "standard_diagnostics"]
+
+
+def standard_diagnostics(prep, ps=None, weights=None) -> dict:
+    """The diagnostics every selection-on-observables method reports."""
+    import numpy as np
+
+    out: dict = {"n_treated": int(prep.t.sum()), "n_control": int(prep.t.size - prep.t.sum()),
+                 "rows_dropped_missing": prep.n_dropped}
+    if prep.X.shape[1]:
+        out["smd_before"] = smd_table(prep.X, prep.t, prep.x_names)
+        if weights is not None:
+            out["smd_after"] = smd_table(prep.X, prep.t, prep.x_names, weights=weights)
+        vif = variance_inflation(prep.X, prep.x_names)
+        out["vif"] = vif
+        out["max_vif"] = max(vif.values()) if vif else float("nan")
+    if ps is not None:
+        out["common_support_share"] = common_support_share(ps, prep.t)
+        out["propensity_auc"] = propensity_auc(ps, prep.t)
+        out["propensity_range"] = [float(np.min(ps)), float(np.max(ps))]
+    if weights is not None:
+        out["effective_sample_size_ratio"] = effective_sample_size_ratio(weights, prep.t)
+        out["max_weight_ratio"] = max_weight_ratio(weights, prep.t)
+    return out

@@ -1,0 +1,46 @@
+"""Pieces shared by the estimator modules: result assembly and treatment kind."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import Dataset
+from ..inference import wald
+from ..results import EffectResult
+from ..roles import Roles
+
+
+def finish(method: str, estimand: str, estimate: float, std_error: float, *, alpha: float, n_obs: int,
+           se_method: str, diagnostics: dict[str, Any], warnings: list[str] | tuple[str, ...] = (),
+           df: float | None = None, by: tuple = ()) -> EffectResult:
+    """Assemble an EffectResult with a Wald interval; warns rather than hiding a NaN."""
+    lo, hi, p = wald(estimate, std_error, alpha, df)
+    warnings = list(warnings)
+    if not math.isfinite(estimate):
+        warnings.append("The estimate is not a finite number on this data.")
+    elif not math.isfinite(std_error) or std_error <= 0:
+        warnings.append("No valid standard error could be computed, so there is no confidence interval.")
+    return EffectResult(method=method, estimand=estimand, estimate=float(estimate), std_error=float(std_error),
+                        ci_lower=lo, ci_upper=hi, alpha=alpha, p_value=p, n_obs=int(n_obs),
+                        diagnostics=diagnostics, warnings=tuple(warnings), by=by, se_method=se_method)
+
+
+def is_binary_treatment(data: Dataset, roles: Roles) -> bool:
+    """Two distinct values (or an explicit treated value) means a binary design."""
+    if roles.treated_value is not None:
+        return True
+    col: pd.Series = data.frame[roles.treatment]
+    return col.dropna().nunique() <= 2
+
+
+def cache_key(data: Dataset, roles: Roles, *extra: Any) -> tuple:
+    """Key for sharing nuisance fits across methods on the same data and roles."""
+    return (data.sha256, roles.outcome, roles.treatment, roles.covariates, roles.treated_value, *extra)
+
+
+def group_means(y: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    t = t.astype(bool)
+    return float(y[t].mean()), float(y[~t].mean())

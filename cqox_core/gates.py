@@ -1,0 +1,3 @@
+"""(being written)"""
+def evaluate_gates(result):
+    return []

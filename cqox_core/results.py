@@ -1,0 +1,133 @@
+"""Result types: EffectResult and Gate (frozen, JSON-friendly).
+
+``EffectResult.to_dict()`` is exactly the CLI's ``estimate --json`` object
+(CLI_CONTRACT.md); keys may be added, never renamed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+GateStatus = Literal["pass", "warn", "fail"]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Numbers as plain JSON numbers, NaN/inf as None, containers recursively."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (np.ndarray, pd.Series, pd.Index)):
+        return [to_jsonable(v) for v in np.asarray(value).tolist()]
+    if hasattr(value, "to_dict") and callable(value.to_dict) and not isinstance(value, pd.DataFrame):
+        return to_jsonable(value.to_dict())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A named check of one diagnostic against a threshold."""
+
+    name: str
+    status: GateStatus
+    metric: float | None
+    threshold: float | None
+    message: str
+    next_step: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class EffectResult:
+    """One estimate with its uncertainty, diagnostics, gates and sensitivity."""
+
+    method: str
+    estimand: str
+    estimate: float
+    std_error: float
+    ci_lower: float
+    ci_upper: float
+    alpha: float
+    p_value: float
+    n_obs: int
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    by: tuple["EffectResult | SubEstimate", ...] = ()
+    sensitivity: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    roles: dict[str, Any] = field(default_factory=dict)
+    gates: tuple[Gate, ...] = ()
+    se_method: str = ""
+
+    def replace(self, **changes: Any) -> "EffectResult":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable({
+            "method": self.method, "estimand": self.estimand,
+            "estimate": self.estimate, "std_error": self.std_error,
+            "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "alpha": self.alpha,
+            "p_value": self.p_value, "n_obs": self.n_obs,
+            "roles": self.roles, "diagnostics": self.diagnostics,
+            "gates": [g.to_dict() for g in self.gates],
+            "sensitivity": self.sensitivity, "warnings": list(self.warnings),
+            "by": [b.to_dict() for b in self.by],
+            "params": self.params, "se_method": self.se_method,
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    def tidy(self) -> pd.DataFrame:
+        """One row for the headline estimate plus one per sub-estimate (broom-style)."""
+        rows = [{"label": "", "estimate": self.estimate, "std_error": self.std_error,
+                 "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "p_value": self.p_value}]
+        rows += [{k: b.to_dict().get(k) for k in rows[0]} | {"label": b.label} for b in self.by]
+        frame = pd.DataFrame(rows)
+        frame.insert(0, "estimand", self.estimand)
+        frame.insert(0, "method", self.method)
+        return frame
+
+    def summary(self) -> str:
+        lo, hi = self.ci_lower, self.ci_upper
+        level = int(round(100 * (1 - self.alpha)))
+        return (f"{self.method} {self.estimand.upper()}: {self.estimate:.4g} "
+                f"(SE {self.std_error:.3g}; {level}% CI {lo:.4g} to {hi:.4g}; p={self.p_value:.3g}; n={self.n_obs})")
+
+
+@dataclass(frozen=True)
+class SubEstimate:
+    """A labelled part of a result: an event time, a cell, a dose point."""
+
+    label: str
+    estimate: float
+    std_error: float = math.nan
+    ci_lower: float = math.nan
+    ci_upper: float = math.nan
+    p_value: float = math.nan
+    n_obs: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"label": self.label, "estimate": self.estimate, "std_error": self.std_error,
+             "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "p_value": self.p_value,
+             "n_obs": self.n_obs}
+        d.update(self.extra)
+        return to_jsonable(d)

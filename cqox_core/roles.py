@@ -1,0 +1,144 @@
+"""Roles: which column plays which part in a causal analysis.
+
+The idea is EconML's (Y, T, X, W, Z) made explicit and named. A Roles object is
+frozen; use :meth:`Roles.replace` to derive a corrected copy.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .errors import RoleError
+
+#: Roles that name a single column.
+SINGLE_ROLES: tuple[str, ...] = (
+    "outcome", "treatment", "running", "unit", "time", "cohort", "mediator",
+    "cluster", "weight", "site", "lat", "lon", "exposure",
+)
+#: Roles that name several columns.
+MULTI_ROLES: tuple[str, ...] = ("covariates", "instrument")
+#: Roles that hold a value rather than a column name.
+VALUE_ROLES: tuple[str, ...] = ("cutoff", "treated_value")
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Column names for each role; ``None`` (or an empty tuple) means unassigned."""
+
+    outcome: str | None = None
+    treatment: str | None = None
+    covariates: tuple[str, ...] = ()
+    instrument: tuple[str, ...] = ()
+    running: str | None = None
+    cutoff: float | None = None
+    unit: str | None = None
+    time: str | None = None
+    cohort: str | None = None
+    mediator: str | None = None
+    cluster: str | None = None
+    weight: str | None = None
+    site: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+    exposure: str | None = None
+    treated_value: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        for name in MULTI_ROLES:
+            object.__setattr__(self, name, _as_tuple(getattr(self, name)))
+        if self.cutoff is not None:
+            try:
+                object.__setattr__(self, "cutoff", float(self.cutoff))
+            except (TypeError, ValueError):
+                raise RoleError(f"The cutoff {self.cutoff!r} is not a number.",
+                                "Give the threshold of the running variable as a number, e.g. --cutoff 50.",
+                                code="E-ROLE-007") from None
+        if self.treated_value is not None:
+            object.__setattr__(self, "treated_value", str(self.treated_value))
+
+    # -- derivation -------------------------------------------------------
+    def replace(self, **changes: Any) -> "Roles":
+        """A copy with some roles changed; ``None`` values are ignored."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise RoleError(f"Unknown role(s): {', '.join(sorted(unknown))}.",
+                            f"Valid roles are: {', '.join(SINGLE_ROLES + MULTI_ROLES + VALUE_ROLES)}.",
+                            code="E-ROLE-008")
+        return dataclasses.replace(self, **changes)
+
+    def columns(self) -> list[str]:
+        """Every column named by any role, without duplicates, in role order."""
+        out: list[str] = []
+        for name in SINGLE_ROLES:
+            col = getattr(self, name)
+            if col is not None and col not in out:
+                out.append(col)
+        for name in MULTI_ROLES:
+            for col in getattr(self, name):
+                if col not in out:
+                    out.append(col)
+        return out
+
+    def assigned(self) -> set[str]:
+        """Names of the roles that are set."""
+        out = {n for n in SINGLE_ROLES + VALUE_ROLES if getattr(self, n) is not None}
+        out |= {n for n in MULTI_ROLES if getattr(self, n)}
+        return out
+
+    def require(self, *names: str) -> None:
+        """Raise E-ROLE-001 naming the first missing role."""
+        for name in names:
+            if name not in self.assigned():
+                flag = "--" + name.replace("_", "-")
+                raise RoleError(f"This method needs a {name.replace('_', ' ')} column and none is set.",
+                                f"Name it with {flag} COLUMN (CLI) or Roles({name}=...).",
+                                code="E-ROLE-001")
+
+    def check_columns(self, frame: pd.DataFrame) -> None:
+        """Raise E-ROLE-002 if a role names a column the frame does not have."""
+        missing = [c for c in self.columns() if c not in frame.columns]
+        if missing:
+            sample = ", ".join(map(str, list(frame.columns)[:12]))
+            raise RoleError(f"Column(s) not found in the data: {', '.join(missing)}.",
+                            f"Available columns include: {sample}. Column names are case-sensitive.",
+                            code="E-ROLE-002")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in SINGLE_ROLES + VALUE_ROLES:
+            out[name] = getattr(self, name)
+        for name in MULTI_ROLES:
+            out[name] = list(getattr(self, name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Roles":
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def key(self) -> tuple:
+        """A hashable, order-stable key for caching."""
+        return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in self.to_dict().items()))
+
+
+def merge(base: Roles | None, overrides: dict[str, Any]) -> Roles:
+    """Roles from ``base`` with keyword overrides (the Python API's role keywords)."""
+    roles = base or Roles()
+    return roles.replace(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def role_names() -> Iterable[str]:
+    return SINGLE_ROLES + MULTI_ROLES + VALUE_ROLES
