@@ -1,3 +1,148 @@
-"""(being written)"""
-def evaluate_gates(result):
-    return []
+"""Gates: named checks of a result's diagnostics against stated thresholds.
+
+Each gate reads a metric that the method computed from this data (never a
+constant), compares it with a threshold and says, in plain language, what it
+means and what to do next. Names are stable (CLI_CONTRACT.md).
+
+| gate                  | metric                                   | pass      | warn      | fail   |
+|-----------------------|------------------------------------------|-----------|-----------|--------|
+| balance               | max |SMD| after adjustment               | < 0.10    | < 0.25    | ≥ 0.25 |
+| overlap               | share of units in common support         | ≥ 0.90    | ≥ 0.80    | < 0.80 |
+| matched_share         | share of target units matched            | ≥ 0.80    | ≥ 0.60    | < 0.60 |
+| effective_sample_size | Kish ESS / n (worst arm)                  | ≥ 0.70    | ≥ 0.40    | < 0.40 |
+| weight_ratio          | max weight / mean weight (worst arm)     | < 20      | < 50      | ≥ 50   |
+| vif                   | max variance inflation factor            | < 10      | otherwise | never  |
+| separation            | propensity-score AUC                     | < 0.90    | < 0.99    | ≥ 0.99 |
+| treatment_variation   | size of the smaller arm                  | ≥ 30      | ≥ 10      | < 10   |
+
+Balance after regression adjustment is not produced by the method (regression
+models the imbalance rather than removing it), so for it the gate reads the
+raw imbalance and can only warn: large raw differences mean the answer leans
+on the outcome model's extrapolation.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from .diagnostics.balance import max_abs
+from .results import EffectResult, Gate
+
+
+def _status(value: float, pass_if: Callable[[float], bool], warn_if: Callable[[float], bool]) -> str:
+    if pass_if(value):
+        return "pass"
+    return "warn" if warn_if(value) else "fail"
+
+
+def _largest(table: dict[str, float]) -> tuple[str, float]:
+    name, value = max(table.items(), key=lambda kv: abs(kv[1]) if kv[1] == kv[1] else -1)
+    return name, abs(value)
+
+
+def balance_gate(diag: dict[str, Any]) -> Gate | None:
+    after = diag.get("smd_after")
+    before = diag.get("smd_before")
+    if not before:
+        return None
+    if after:
+        worst_name, worst = _largest(after)
+        status = _status(worst, lambda v: v < 0.10, lambda v: v < 0.25)
+        k = len(after)
+        if status == "pass":
+            msg = (f"Treated and comparison groups look alike on all {k} covariate terms after adjustment "
+                   f"(largest standardized difference {worst:.3f} < 0.10, was {max_abs(before):.3f}).")
+            step = ""
+        else:
+            msg = (f"After adjustment the groups still differ on '{worst_name}' (standardized difference "
+                   f"{worst:.3f}; 0.10 is the usual limit).")
+            step = ("Add interactions or a flexible term for that covariate, tighten the caliper, or use a "
+                    "doubly robust method (aipw) so the outcome model corrects the remaining imbalance.")
+        return Gate("balance", status, worst, 0.10, msg, step)
+    worst_name, worst = _largest(before)
+    status = "pass" if worst < 0.10 else "warn"
+    msg = (f"Before adjustment the largest standardized difference is {worst:.3f} ('{worst_name}'). "
+           + ("The groups already look alike." if status == "pass" else
+              "Regression adjusts for it by modelling the outcome, so the answer relies on that model "
+              "being right where the groups do not overlap."))
+    step = "" if status == "pass" else "Compare with matching or weighting estimates, which remove the imbalance."
+    return Gate("balance", status, worst, 0.10, msg, step)
+
+
+def _threshold_gate(name: str, diag: dict[str, Any], key: str, threshold: float, warn_at: float,
+                    higher_is_better: bool, describe: Callable[[float], str], step: str) -> Gate | None:
+    value = diag.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    value = float(value)
+    if higher_is_better:
+        status = _status(value, lambda v: v >= threshold, lambda v: v >= warn_at)
+    else:
+        status = _status(value, lambda v: v < threshold, lambda v: v < warn_at)
+    return Gate(name, status, value, threshold, describe(value), "" if status == "pass" else step)
+
+
+def evaluate_gates(result: EffectResult) -> list[Gate]:
+    """All gates that apply to this result's diagnostics, in a stable order."""
+    d = result.diagnostics
+    gates: list[Gate | None] = [
+        balance_gate(d),
+        _threshold_gate(
+            "overlap", d, "common_support_share", 0.90, 0.80, True,
+            lambda v: f"{v:.0%} of units have a propensity score inside the range both groups share "
+                      "(90% or more is comfortable).",
+            "Restrict the analysis to the common support (trimming), or report the effect for the "
+            "overlap population; estimates outside it are extrapolation."),
+        _threshold_gate(
+            "matched_share", d, "matched_share", 0.80, 0.60, True,
+            lambda v: f"{v:.0%} of the units to be matched found a comparable partner (80% or more is good).",
+            "Widen the caliper, match with replacement, or note that the effect applies only to the "
+            "matched units."),
+        _threshold_gate(
+            "effective_sample_size", d, "effective_sample_size_ratio", 0.70, 0.40, True,
+            lambda v: f"After weighting, the data carry the information of {v:.0%} of the sample "
+                      "(Kish effective sample size; 70% or more is good).",
+            "A few units dominate the weights: trim extreme propensity scores or use overlap weights."),
+        _threshold_gate(
+            "weight_ratio", d, "max_weight_ratio", 20.0, 50.0, False,
+            lambda v: f"The largest weight is {v:.1f} times the average weight (below 20 is good).",
+            "Trim or truncate extreme weights (e.g. trim=0.05) and check the estimate barely moves."),
+        _vif_gate(d),
+        _threshold_gate(
+            "separation", d, "propensity_auc", 0.90, 0.99, False,
+            lambda v: f"The covariates predict who is treated with AUC {v:.2f} "
+                      "(near 1 means treated and untreated barely overlap).",
+            "Look for a covariate that almost decides treatment; drop it if it is an instrument or "
+            "post-treatment, or restrict to the population where both groups exist."),
+        _variation_gate(d),
+    ]
+    return [g for g in gates if g is not None]
+
+
+def _vif_gate(d: dict[str, Any]) -> Gate | None:
+    vif = d.get("vif")
+    if not vif:
+        return None
+    name, worst = max(vif.items(), key=lambda kv: kv[1] if kv[1] == kv[1] else -1)
+    worst = float(worst)
+    if worst < 10:
+        return Gate("vif", "pass", worst, 10.0,
+                    f"No covariate is nearly a combination of the others (largest VIF {worst:.1f} < 10).")
+    shown = "infinite (an exact combination)" if math.isinf(worst) else f"{worst:.1f}"
+    return Gate("vif", "warn", worst, 10.0,
+                f"'{name}' is nearly explained by the other covariates (VIF {shown}). This does not bias the "
+                "effect, but that covariate's own coefficient is unstable.",
+                "Drop one of the overlapping covariates if the model fails to converge or the estimate is "
+                "unstable across methods.")
+
+
+def _variation_gate(d: dict[str, Any]) -> Gate | None:
+    if "n_treated" not in d or "n_control" not in d:
+        return None
+    smaller = min(int(d["n_treated"]), int(d["n_control"]))
+    status = _status(smaller, lambda v: v >= 30, lambda v: v >= 10)
+    msg = (f"{d['n_treated']} treated and {d['n_control']} untreated units were compared"
+           + (" (enough in each group)." if status == "pass" else
+              f"; the smaller group has only {smaller}, so a few units can swing the answer."))
+    return Gate("treatment_variation", status, float(smaller), 30.0, msg,
+                "" if status == "pass" else "Collect more data in the smaller group or widen the population.")

@@ -15,7 +15,9 @@ def standard_diagnostics(prep, ps=None, weights=None) -> dict:
     import numpy as np
 
     out: dict = {"n_treated": int(prep.t.sum()), "n_control": int(prep.t.size - prep.t.sum()),
-                 "rows_dropped_missing": prep.n_dropped}
+                 "rows_dropped_missing": prep.n_dropped,
+                 "outcome_sd": float(np.std(prep.y, ddof=1)) if prep.y.size > 1 else float("nan"),
+                 "outcome_mean_control": float(prep.y[prep.t == 0].mean())}
     if prep.X.shape[1]:
         out["smd_before"] = smd_table(prep.X, prep.t, prep.x_names)
         if weights is not None:

@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`.
+# Each creates the virtual environment when it is missing and installs the
+# project into it; nothing else needs to be installed by hand.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8501
+
+.PHONY: run test install bench demo-data clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) \
+		--browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_observational.py
+
+demo-data: $(STAMP)
+	$(BIN)/python scripts/make_demo_data.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,107 @@
+"""analyze: the whole walk (map, detect, select, estimate, gates, CAS, decide)
+as one serialisable object."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from .api import estimate
+from .cas import CAS, score
+from .data import Dataset, as_dataset
+from .decision import Decision, decide
+from .errors import CQOxError
+from .results import EffectResult, to_jsonable
+from .roles import Roles
+from .selection import Choice, select
+
+#: Methods that wrap others or need extra parameters are not run by default.
+NOT_IN_BATTERY = frozenset({"bootstrap", "sensitivity"})
+#: Which runnable method gives the headline number: doubly robust first.
+HEADLINE_ORDER = ("aipw", "ipw", "psm", "regression_adjustment", "g_computation", "stratification")
+
+Progress = Callable[[str, int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    source: str
+    sha256: str
+    n_rows: int
+    n_cols: int
+    roles: Roles
+    mapping: dict[str, Any]
+    domain: dict[str, Any]
+    selection: tuple[Choice, ...]
+    results: dict[str, EffectResult]
+    errors: dict[str, dict[str, str]]
+    cas: dict[str, CAS]
+    elapsed: dict[str, float]
+    headline: str | None
+    decision: Decision | None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable({
+            "source": self.source, "sha256": self.sha256, "n_rows": self.n_rows, "n_cols": self.n_cols,
+            "roles": self.roles.to_dict(), "mapping": self.mapping, "domain": self.domain,
+            "selection": [c.to_dict() for c in self.selection],
+            "results": {k: r.to_dict() for k, r in self.results.items()},
+            "errors": self.errors, "cas": {k: c.to_dict() for k, c in self.cas.items()},
+            "elapsed_seconds": self.elapsed, "headline": self.headline,
+            "decision": self.decision.to_dict() if self.decision else None, "params": self.params,
+        })
+
+
+def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = None,
+            methods: Sequence[str] | None = None, estimand: str = "ate", alpha: float = 0.05, seed: int = 0,
+            value_per_unit: float | None = None, cost_per_treated: float = 0.0,
+            on_progress: Progress | None = None, **role_kw: Any) -> Analysis:
+    """Run the whole battery. Roles not given are filled by auto mapping; a method
+    that cannot run records its typed error and the others still run."""
+    from .domain import detect_domain
+    from .mapping import infer_roles
+
+    dataset = as_dataset(data)
+    fixed = (roles or Roles()).replace(**role_kw)
+    mapping = infer_roles(dataset, fixed=fixed)
+    resolved = mapping.roles
+    domain = detect_domain(dataset, resolved)
+    choices = tuple(select(dataset, resolved))
+    runnable = [c.method for c in choices if c.runnable and c.method not in NOT_IN_BATTERY]
+    todo = list(methods) if methods is not None else runnable
+    results: dict[str, EffectResult] = {}
+    errors: dict[str, dict[str, str]] = {}
+    elapsed: dict[str, float] = {}
+    for i, method in enumerate(todo):
+        if on_progress:
+            on_progress(method, i, len(todo), "running")
+        start = time.perf_counter()
+        try:
+            from . import registry
+
+            spec = registry.get(method)
+            use = estimand if estimand in spec.estimands else spec.estimands[0]
+            results[method] = estimate(method, dataset, roles=resolved, estimand=use, alpha=alpha, seed=seed)
+        except CQOxError as exc:
+            errors[method] = exc.to_dict()["error"]
+        elapsed[method] = time.perf_counter() - start
+        if on_progress:
+            on_progress(method, i + 1, len(todo), "failed" if method in errors else "done")
+    all_results = list(results.values())
+    cas = {m: score(r, others=all_results, elapsed_seconds=elapsed[m]) for m, r in results.items()}
+    headline = next((m for m in HEADLINE_ORDER if m in results), next(iter(results), None))
+    decision = None
+    if headline:
+        decision = decide(results[headline], cas=cas[headline], others=all_results,
+                          value_per_unit=value_per_unit, cost_per_treated=cost_per_treated,
+                          treated_units=results[headline].diagnostics.get("n_treated"))
+    return Analysis(source=dataset.source, sha256=dataset.sha256, n_rows=dataset.n_rows, n_cols=dataset.n_cols,
+                    roles=resolved, mapping=mapping.to_dict(), domain=domain.to_dict(), selection=choices,
+                    results=results, errors=errors, cas=cas, elapsed={k: round(v, 4) for k, v in elapsed.items()},
+                    headline=headline, decision=decision,
+                    params={"estimand": estimand, "alpha": alpha, "seed": seed,
+                            "value_per_unit": value_per_unit, "cost_per_treated": cost_per_treated})

@@ -1,0 +1,223 @@
+"""The `cqox` command (CLI_CONTRACT.md): methods, map, estimate, analyze.
+
+Bad input never prints a traceback: typed errors exit with status 2 (and a JSON
+error object on stdout with --json); an unexpected failure exits 1 with a
+one-line message (set CQOX_DEBUG=1 to see the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Any, Sequence
+
+from .errors import CQOxError, MethodError
+
+ROLE_FLAGS = ("outcome", "treatment", "covariates", "instrument", "running", "cutoff", "unit", "time",
+              "cohort", "mediator", "cluster", "weight", "site", "lat", "lon", "exposure", "treated_value")
+
+
+class UsageError(CQOxError):
+    code = "E-CLI-001"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print usage and exit 2 itself
+        raise UsageError(f"Invalid command line: {message}.", f"Run `{self.prog} --help` for the usage.")
+
+
+def _add_role_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("roles (column names; left out = auto mapping)")
+    for name in ROLE_FLAGS:
+        g.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar="COL"
+                       if name not in ("cutoff", "treated_value") else "VALUE")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cqox", description="CQOx causal-inference engine.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    p = sub.add_parser("methods", help="list the estimator registry")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("map", help="auto mapping of columns to roles, and domain detection")
+    p.add_argument("data")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("estimate", help="run one method")
+    p.add_argument("method")
+    p.add_argument("data")
+    _add_role_flags(p)
+    p.add_argument("--estimand", choices=("ate", "att", "atc", "late"), default=None)
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--effects-out", default=None, metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("analyze", help="the whole battery: map, detect, select, estimate, gates, CAS")
+    p.add_argument("data")
+    _add_role_flags(p)
+    p.add_argument("--estimand", choices=("ate", "att"), default="ate")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--value-per-unit", type=float, default=None)
+    p.add_argument("--cost-per-treated", type=float, default=0.0)
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def parse_value(text: str) -> Any:
+    """--param values: JSON literals (1, 0.2, true, null, [..]) or plain strings."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        lowered = text.lower()
+        if lowered in ("none", "true", "false"):
+            return {"none": None, "true": True, "false": False}[lowered]
+        return text
+
+
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise MethodError(f"--param {item!r} is not KEY=VALUE.", "Write e.g. --param k=2 --param caliper=0.1.",
+                              code="E-METHOD-002")
+        params[key.strip()] = parse_value(value)
+    return params
+
+
+def role_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in ROLE_FLAGS if getattr(args, name, None) is not None}
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return "n/a" if not math.isfinite(x) else f"{x:.4g}"
+    return str(x)
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from .registry import methods
+
+    specs = methods()
+    if args.json:
+        print(json.dumps([s.to_dict() for s in specs]))
+        return 0
+    for s in specs:
+        print(f"{s.id:24s} {s.family:26s} {','.join(s.estimands):12s} needs {', '.join(s.requires.roles)}")
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from .data import load
+    from .domain import detect_domain
+    from .mapping import infer_roles
+
+    dataset = load(args.data)
+    mapping = infer_roles(dataset)
+    out = mapping.to_dict()
+    out["domain"] = detect_domain(dataset, mapping.roles).to_dict()
+    if args.json:
+        print(json.dumps(out, allow_nan=False))
+        return 0
+    print(f"{dataset.source}: {dataset.n_rows} rows x {dataset.n_cols} columns")
+    for role, col in out["roles"].items():
+        if col not in (None, []):
+            conf = out["confidence"].get(role)
+            print(f"  {role:12s} {_fmt(col):30s} {'' if conf is None else f'{conf:.2f}'}  "
+                  f"{out['reasons'].get(role, '')}")
+    for col, why in out["excluded"].items():
+        print(f"  excluded     {col:30s} {why}")
+    d = out["domain"]
+    print(f"domain: {d['name']} ({d['confidence']:.2f}) - {'; '.join(d['evidence'])}")
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from .api import estimate
+    from .data import load
+    from .export import to_safe_csv
+
+    dataset = load(args.data)
+    result = estimate(args.method, dataset, estimand=args.estimand, alpha=args.alpha, seed=args.seed,
+                      **role_kwargs(args), **parse_params(args.param))
+    if args.effects_out:
+        to_safe_csv(result.tidy(), args.effects_out)
+    if args.json:
+        print(json.dumps(result.to_dict(), allow_nan=False))
+        return 0
+    print(result.summary())
+    print(f"  standard error: {result.se_method}")
+    for g in result.gates:
+        print(f"  [{g.status.upper():4s}] {g.name}: {g.message}")
+    sens = result.sensitivity or {}
+    if "e_value" in sens:
+        print(f"  E-value {_fmt(sens.get('e_value'))} (CI bound {_fmt(sens.get('e_value_ci'))})")
+    if "robustness_value" in sens:
+        print(f"  robustness value {_fmt(sens.get('robustness_value'))} "
+              f"(at alpha: {_fmt(sens.get('robustness_value_alpha'))})")
+    for w in result.warnings:
+        print(f"  note: {w}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .data import load
+
+    dataset = load(args.data)
+    report = analyze(dataset, estimand=args.estimand, alpha=args.alpha, seed=args.seed,
+                     value_per_unit=args.value_per_unit, cost_per_treated=args.cost_per_treated,
+                     **role_kwargs(args))
+    if args.json:
+        print(json.dumps(report.to_dict(), allow_nan=False))
+        return 0
+    print(f"{report.source}: {report.n_rows} rows; domain {report.domain['name']}")
+    print(f"roles: outcome={report.roles.outcome} treatment={report.roles.treatment} "
+          f"covariates={','.join(report.roles.covariates)}")
+    for method, res in report.results.items():
+        print(f"  {res.summary()}  CAS {report.cas[method].overall:.1f}")
+    for method, err in report.errors.items():
+        print(f"  {method}: could not run [{err['code']}] {err['message']}")
+    if report.decision:
+        print(f"decision ({report.headline}): {report.decision.label} {', '.join(report.decision.reason_codes)}")
+        print(f"  {report.decision.explanation}")
+    return 0
+
+
+COMMANDS = {"methods": cmd_methods, "map": cmd_map, "estimate": cmd_estimate, "analyze": cmd_analyze}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.command:
+            build_parser().print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except CQOxError as exc:
+        _report(exc.to_dict(), str(exc), want_json)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the contract forbids tracebacks
+        if os.environ.get("CQOX_DEBUG"):
+            raise
+        err = {"error": {"code": "E-INTERNAL-001", "message": f"Unexpected failure: {type(exc).__name__}: {exc}",
+                         "hint": "This is a bug in CQOx; rerun with CQOX_DEBUG=1 and report the traceback."}}
+        _report(err, err["error"]["message"], want_json)
+        return 1
+
+
+def _report(payload: dict, text: str, want_json: bool) -> None:
+    if want_json:
+        print(json.dumps(payload))
+    else:
+        print(f"error: {text}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
