@@ -21,8 +21,10 @@ run: $(STAMP)
 	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) \
 		--browser.gatherUsageStats false
 
+# One BLAS thread per pytest worker: two workers on two cores beat threads
+# fighting over them.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_observational.py

@@ -1,6 +1,452 @@
-"""(being written) Sensitivity: E-value, robustness value."""
+"""Sensitivity to unmeasured confounding, attached to every estimate.
+
+Two complementary answers to "how strong would a hidden confounder have to be
+to explain this away?":
+
+* the E-value (VanderWeele & Ding 2017, Ann Intern Med 167:268) for any
+  average effect of a binary treatment, on the risk-ratio scale;
+* the robustness value and benchmark bounds (Cinelli & Hazlett 2020, JRSS-B
+  82:39) for regression adjustment, on the partial-R² scale, computed from the
+  additive OLS fit Y ~ 1 + T + X.
+
+Everything below is a small pure function over numbers or arrays;
+``sensitivity_report`` assembles them for one result and ``attach_sensitivity``
+stores that report on the result without ever failing the estimate.
+"""
 from __future__ import annotations
 
+import math
+from typing import Any, Callable
 
-def attach_sensitivity(result, dataset, roles):
-    return result
+import numpy as np
+from scipy import stats
+
+from .data import Dataset
+from .errors import CQOxError
+from .inference import ols
+from .prep import prepare
+from .results import EffectResult
+from .roles import Roles
+
+#: Estimands that are an average effect of a binary treatment (E-value applies).
+AVERAGE_EFFECT_ESTIMANDS = frozenset({"ate", "att", "atc"})
+#: log RR ~= 0.91 d: Chinn (2000, Stat Med 19:3127) gives log OR ~= (pi/sqrt 3) d = 1.81 d and
+#: VanderWeele (2017) takes RR ~= sqrt(OR) for a common outcome; VanderWeele & Ding 2017 use exp(0.91 d).
+SMD_LOG_RR_FACTOR = 0.91
+#: A confounder 1, 2 and 3 times as strong as an observed covariate (Cinelli & Hazlett 2020; sensemakr kd = 1:3).
+BENCHMARK_MULTIPLIERS = (1.0, 2.0, 3.0)
+MAX_BENCHMARKS = 5
+
+EVALUE_SOURCE = "VanderWeele & Ding (2017), Ann Intern Med 167:268"
+RV_SOURCE = "Cinelli & Hazlett (2020), JRSS-B 82:39"
+
+
+# --------------------------------------------------------------------------
+# E-value (VanderWeele & Ding 2017)
+# --------------------------------------------------------------------------
+
+def e_value_rr(rr: float) -> float:
+    """E-value of a risk ratio: RR + sqrt(RR (RR - 1)), with RR replaced by 1/RR below 1.
+
+    VanderWeele & Ding (2017), the E-value formula of the main text: the minimum
+    risk ratio a confounder must have with both treatment and outcome to move
+    the observed RR to 1. NaN for a risk ratio that is not a positive number.
+    """
+    if math.isnan(rr) or rr <= 0:
+        return math.nan
+    if math.isinf(rr):
+        return math.inf
+    rr = 1.0 / rr if rr < 1 else rr
+    return rr + math.sqrt(rr * (rr - 1.0))
+
+
+def e_value_ci(rr_lower: float, rr_upper: float) -> float:
+    """E-value of the confidence limit closest to RR = 1; 1 when the interval includes 1.
+
+    VanderWeele & Ding (2017): only the limit nearer the null is reported, and
+    an interval that already contains the null needs no confounding (E = 1).
+    """
+    if rr_lower > 1:
+        return e_value_rr(rr_lower)
+    if rr_upper < 1:
+        return e_value_rr(rr_upper)
+    if rr_lower <= 1 <= rr_upper:
+        return 1.0
+    return math.nan
+
+
+def rr_from_risk_difference(difference: float, p0: float) -> float:
+    """Risk ratio (p0 + RD) / p0 from a risk difference and the untreated risk p0.
+
+    NaN when p0 is not a positive risk or the implied treated risk leaves (0, 1].
+    """
+    p1 = p0 + difference
+    if not (0 < p0 <= 1) or not (0 < p1 <= 1):
+        return math.nan
+    return p1 / p0
+
+
+def rr_from_smd(d: float) -> float:
+    """Approximate risk ratio exp(0.91 d) from a standardized mean difference d.
+
+    VanderWeele & Ding (2017) conversion for continuous outcomes (Chinn 2000).
+    """
+    return math.exp(SMD_LOG_RR_FACTOR * d)
+
+
+def is_binary_outcome(y: np.ndarray) -> bool:
+    """Outcome values all in {0, 1} (both present): risks, so a risk ratio is defined."""
+    values = np.unique(y[np.isfinite(y)])
+    return values.size == 2 and set(values.tolist()) == {0.0, 1.0}
+
+
+def risk_ratio_conversion(estimate: float, y: np.ndarray, t: np.ndarray) -> tuple[Callable[[float], float], str]:
+    """How an effect on the outcome's scale becomes a risk ratio, and that rule in words."""
+    if is_binary_outcome(y):
+        p0 = float(np.mean(y[t == 0]))
+        rr = rr_from_risk_difference(estimate, p0)
+        text = (f"risk difference: RR = (p0 + estimate) / p0, p0 = {p0:.4g} (outcome rate of the untreated rows) "
+                f"= ({p0:.4g} + {estimate:.4g}) / {p0:.4g} = {rr:.4g}")
+        if not p0 > 0:
+            text += "; no untreated row has the outcome (p0 = 0), so no risk ratio (and no E-value) is defined"
+        elif math.isnan(rr):
+            text += ("; the implied treated risk p0 + estimate lies outside (0, 1], so no risk ratio "
+                     "(and no E-value) is defined")
+        return (lambda effect: rr_from_risk_difference(effect, p0)), text
+    sd = float(np.std(y, ddof=1))
+    if not sd > 0:
+        return (lambda effect: math.nan), "smd: the outcome does not vary, so it cannot be standardized"
+    d = estimate / sd
+    text = (f"smd: RR = exp(0.91 d), d = estimate / SD(Y) = {estimate:.4g} / {sd:.4g} = {d:.4g}, "
+            f"RR = {rr_from_smd(d):.4g} (VanderWeele & Ding 2017; Chinn 2000)")
+    return (lambda effect: rr_from_smd(effect / sd)), text
+
+
+def ci_e_value(ci_lower: float, ci_upper: float, to_rr: Callable[[float], float]) -> float:
+    """E-value of the interval, read on the effect's own scale (no effect = 0) then converted.
+
+    Deciding "includes no effect" before converting keeps a far limit whose
+    risk ratio is undefined (e.g. a treated risk above 1) from mattering.
+    """
+    if not (math.isfinite(ci_lower) and math.isfinite(ci_upper)):
+        return math.nan
+    if ci_lower <= 0 <= ci_upper:
+        return 1.0
+    nearest = ci_lower if ci_lower > 0 else ci_upper
+    return e_value_rr(to_rr(nearest))
+
+
+def e_value_text(e_value: float, e_value_ci: float, level: int) -> str:
+    """The E-values in plain language (the statistic after the sentence)."""
+    if not math.isfinite(e_value):
+        return "No E-value: the estimate could not be put on the risk-ratio scale (see e_value_conversion)."
+    if e_value <= 1.0:
+        return "The estimate is exactly no effect, so there is nothing for a hidden confounder to explain away."
+    head = (f"An unmeasured confounder would need to be associated with both the treatment and the outcome "
+            f"by a risk ratio of {e_value:.2f} each, above and beyond the measured covariates, "
+            f"to explain away the estimate")
+    if e_value_ci == 1.0:
+        return f"{head}; the {level}% confidence interval already includes no effect."
+    if math.isfinite(e_value_ci):
+        return f"{head}; {e_value_ci:.2f} to move the {level}% confidence interval to include no effect."
+    return f"{head}. There is no confidence interval, so no E-value for it."
+
+
+def e_value_report(estimate: float, ci_lower: float, ci_upper: float, alpha: float,
+                   y: np.ndarray, t: np.ndarray) -> dict[str, Any]:
+    """E-value of the estimate and of its interval, with the conversion used."""
+    to_rr, conversion = risk_ratio_conversion(estimate, y, t)
+    rr = to_rr(estimate)
+    e_point = e_value_rr(rr)
+    e_interval = ci_e_value(ci_lower, ci_upper, to_rr) if math.isfinite(e_point) else math.nan
+    level = int(round(100 * (1 - alpha)))
+    return {"e_value": e_point, "e_value_ci": e_interval, "e_value_rr": rr,
+            "e_value_conversion": conversion, "e_value_text": e_value_text(e_point, e_interval, level)}
+
+
+# --------------------------------------------------------------------------
+# Robustness value and benchmark bounds (Cinelli & Hazlett 2020)
+# --------------------------------------------------------------------------
+
+def partial_r2(t_stat: float | np.ndarray, dof: float) -> float | np.ndarray:
+    """Partial R² of a regressor from its t statistic: t² / (t² + dof) (Cinelli & Hazlett 2020)."""
+    t2 = np.square(t_stat)
+    return t2 / (t2 + dof)
+
+
+def robustness_value(t_stat: float, dof: float, q: float = 1.0, alpha: float | None = None) -> float:
+    """Robustness value RV_q, or RV_{q,alpha} when ``alpha`` is given.
+
+    Cinelli & Hazlett (2020), Eqs. 18-19 as numbered in the comments of R sensemakr:
+    f_q = q|t|/sqrt(dof); with alpha, f_{q,a} = f_q - |t*_{a/2, dof-1}|/sqrt(dof-1);
+    RV = (sqrt(f^4 + 4 f^2) - f^2)/2, and 0 when f_{q,a} <= 0. When f_q > 1/f*
+    the constraint R²_{Y~Z|D,X} <= 1 binds and sensemakr (R, current) uses the
+    extreme value (f_q² - f*²)/(1 + f_q²) instead.
+    """
+    if not (math.isfinite(t_stat) and dof > 1):
+        return math.nan
+    f_q = q * abs(t_stat) / math.sqrt(dof)
+    f_crit = 0.0 if alpha is None else abs(float(stats.t.ppf(alpha / 2, dof - 1))) / math.sqrt(dof - 1)
+    f_qa = f_q - f_crit
+    if f_qa <= 0:
+        return 0.0
+    if f_crit > 0 and f_q > 1.0 / f_crit:
+        return (f_q ** 2 - f_crit ** 2) / (1.0 + f_q ** 2)
+    return 0.5 * (math.sqrt(f_qa ** 4 + 4.0 * f_qa ** 2) - f_qa ** 2)
+
+
+def omitted_variable_bias(r2dz_x: float, r2yz_dx: float, se: float, dof: float) -> float:
+    """|bias| = se sqrt(dof) sqrt(R²_{Y~Z|D,X} R²_{D~Z|X} / (1 - R²_{D~Z|X})).
+
+    Cinelli & Hazlett (2020), the omitted-variable bias in partial-R² form
+    (sensemakr's bias()).
+    """
+    return se * math.sqrt(dof) * math.sqrt(r2yz_dx * r2dz_x / (1.0 - r2dz_x))
+
+
+def adjusted_estimate(estimate: float, se: float, dof: float, r2dz_x: float, r2yz_dx: float) -> float:
+    """Estimate after removing the bias of such a confounder, moving it toward zero (sensemakr, reduce=TRUE)."""
+    return math.copysign(1.0, estimate) * (abs(estimate) - omitted_variable_bias(r2dz_x, r2yz_dx, se, dof))
+
+
+def adjusted_se(se: float, dof: float, r2dz_x: float, r2yz_dx: float) -> float:
+    """SE had the confounder been included: se sqrt((1 - R²_yz)/(1 - R²_dz)) sqrt(dof/(dof - 1)).
+
+    Cinelli & Hazlett (2020), the standard error in partial-R² form (sensemakr's adjusted_se()).
+    """
+    return se * math.sqrt((1.0 - r2yz_dx) / (1.0 - r2dz_x)) * math.sqrt(dof / (dof - 1.0))
+
+
+def benchmark_bound(r2dxj_x: float, r2yxj_dx: float, kd: float, ky: float | None = None) -> tuple[float, float]:
+    """Partial R²s of a confounder kd (ky) times as strong as covariate X_j.
+
+    Cinelli & Hazlett (2020), bounds from observed covariates (sensemakr's ovb_partial_r2_bound):
+    R²_{D~Z|X} = kd r2dxj / (1 - r2dxj); r2zxj = kd r2dxj² / ((1 - kd r2dxj)(1 - r2dxj));
+    R²_{Y~Z|D,X} = ((sqrt(ky) + sqrt(r2zxj)) / sqrt(1 - r2zxj))² r2yxj / (1 - r2yxj), capped at 1.
+    Returns (NaN, NaN) when the multiple is impossible (an implied R² of 1 or more).
+    """
+    ky = kd if ky is None else ky
+    r2dz_x = kd * r2dxj_x / (1.0 - r2dxj_x)
+    r2zxj_xd = kd * r2dxj_x ** 2 / ((1.0 - kd * r2dxj_x) * (1.0 - r2dxj_x))
+    if not (0 <= r2dz_x < 1 and 0 <= r2zxj_xd < 1):
+        return math.nan, math.nan
+    inflation = ((math.sqrt(ky) + math.sqrt(r2zxj_xd)) / math.sqrt(1.0 - r2zxj_xd)) ** 2
+    r2yz_dx = inflation * r2yxj_dx / (1.0 - r2yxj_dx)
+    return r2dz_x, min(r2yz_dx, 1.0)
+
+
+def classical_fit(design: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Coefficients, classical SEs and t statistics of a least-squares fit, and its residual dof."""
+    fit = ols(design, response, cov_type="classical")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return fit.coef, fit.se, fit.coef / fit.se, int(fit.df_resid)
+
+
+def has_full_rank(design: np.ndarray) -> bool:
+    """No column is (numerically) a combination of the others.
+
+    Eigenvalues of the column-scaled X'X are far cheaper than an SVD of X on
+    wide fixed-effect designs; the cut-off, p * eps relative to the largest,
+    flags exact collinearity and designs too ill-conditioned for a t statistic.
+    """
+    xtx = design.T @ design
+    scale = np.sqrt(np.diag(xtx))
+    if np.any(scale == 0):
+        return False
+    eigenvalues = np.linalg.eigvalsh(xtx / np.outer(scale, scale))
+    return bool(eigenvalues.min() > eigenvalues.max() * design.shape[1] * np.finfo(float).eps)
+
+
+def outcome_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+    """Treatment estimate, SE and dof of Y ~ 1 + D + X, and each covariate's r2yxj.dx (Cinelli & Hazlett 2020)."""
+    coef, se, t_stats, dof = classical_fit(np.column_stack([np.ones(y.size), d, X]), y)
+    return float(coef[1]), float(se[1]), float(dof), partial_r2(t_stats[2:], dof)
+
+
+def treatment_partial_r2s(d: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Each covariate's r2dxj.x, from its t statistic in D ~ 1 + X (Cinelli & Hazlett 2020)."""
+    _, _, t_stats, dof = classical_fit(np.column_stack([np.ones(d.size), X]), d)
+    return partial_r2(t_stats[1:], dof)
+
+
+def covariate_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Partial R² of each covariate column with the outcome (Y ~ D + X) and with the treatment (D ~ X)."""
+    return outcome_partial_r2s(y, d, X)[3], treatment_partial_r2s(d, X)
+
+
+def benchmark_row(name: str, k: float, r2dxj_x: float, r2yxj_dx: float, estimate: float, se: float,
+                  dof: float, alpha: float) -> dict[str, Any]:
+    """One bound: a confounder k times as strong as ``name`` with both treatment and outcome."""
+    r2dz_x, r2yz_dx = benchmark_bound(r2dxj_x, r2yxj_dx, k)
+    row: dict[str, Any] = {"covariate": name, "kd": k, "ky": k, "r2dxj_x": r2dxj_x, "r2yxj_dx": r2yxj_dx,
+                           "r2dz_x": r2dz_x, "r2yz_dx": r2yz_dx}
+    if math.isnan(r2dz_x):
+        row["note"] = (f"A confounder {k:g} times as strong as '{name}' would have to explain all of the "
+                       "treatment's remaining variation; this bound does not exist.")
+        return row
+    new_estimate = adjusted_estimate(estimate, se, dof, r2dz_x, r2yz_dx)
+    new_se = adjusted_se(se, dof, r2dz_x, r2yz_dx)
+    crit = abs(float(stats.t.ppf(alpha / 2, dof)))  # sensemakr's ovb_bounds uses the model's dof here
+    row.update(adjusted_estimate=new_estimate, adjusted_se=new_se,
+               adjusted_t=new_estimate / new_se if new_se > 0 else math.nan,
+               adjusted_ci_lower=new_estimate - crit * new_se, adjusted_ci_upper=new_estimate + crit * new_se)
+    return row
+
+
+def strongest_covariates(r2dxj: np.ndarray, r2yxj: np.ndarray, estimate: float, se: float, dof: float,
+                         limit: int) -> list[int]:
+    """Indices of the ``limit`` covariates whose 1x benchmark would move the estimate most."""
+    def shift(j: int) -> float:
+        r2dz, r2yz = benchmark_bound(float(r2dxj[j]), float(r2yxj[j]), 1.0)
+        return -math.inf if math.isnan(r2dz) else omitted_variable_bias(r2dz, r2yz, se, dof)
+
+    usable = [j for j in range(r2dxj.size) if math.isfinite(r2dxj[j]) and math.isfinite(r2yxj[j])]
+    return sorted(usable, key=shift, reverse=True)[:limit]
+
+
+def benchmark_table(y: np.ndarray, d: np.ndarray, X: np.ndarray, names: tuple[str, ...], *, alpha: float,
+                    limit: int = MAX_BENCHMARKS,
+                    multipliers: tuple[float, ...] = BENCHMARK_MULTIPLIERS) -> list[dict[str, Any]]:
+    """Bounds for confounders 1-3x as strong as the strongest observed covariates (Cinelli & Hazlett 2020)."""
+    if not has_full_rank(np.column_stack([np.ones(y.size), d, X])):
+        raise ValueError("some covariates are exact combinations of others (or of the treatment)")
+    estimate, se, dof, r2yxj = outcome_partial_r2s(y, d, X)
+    r2dxj = treatment_partial_r2s(d, X)
+    picked = strongest_covariates(r2dxj, r2yxj, estimate, se, dof, limit)
+    return [benchmark_row(names[j], k, float(r2dxj[j]), float(r2yxj[j]), estimate, se, dof, alpha)
+            for j in picked for k in multipliers]
+
+
+def robustness_text(rv: float, rv_alpha: float, alpha: float, benchmarks: list[dict[str, Any]]) -> str:
+    """The robustness values, and the strongest benchmark, in plain language."""
+    if not math.isfinite(rv):
+        return "No robustness value: the regression has too few residual degrees of freedom."
+    text = (f"An unobserved confounder that explains {rv:.1%} of the remaining variation of both the treatment "
+            f"and the outcome would bring the estimate to zero")
+    if rv_alpha > 0:
+        text += (f"; one explaining {rv_alpha:.1%} of both would make it no longer statistically significant "
+                 f"at the {alpha:.0%} level.")
+    else:
+        text += f"; the estimate is already not statistically significant at the {alpha:.0%} level."
+    first = next((b for b in benchmarks if b.get("kd") == 1.0 and "adjusted_estimate" in b), None)
+    if first is not None:
+        text += (f" For comparison, a confounder as strong as '{first['covariate']}' (the most influential "
+                 f"measured covariate) would move the estimate to {first['adjusted_estimate']:.4g} "
+                 f"(t = {first['adjusted_t']:.2f}).")
+    return text
+
+
+def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles,
+                      max_benchmarks: int = MAX_BENCHMARKS) -> tuple[dict[str, Any], dict[str, str]]:
+    """RV, RV_alpha, the treatment's partial R² and covariate benchmarks for regression adjustment."""
+    diag = result.diagnostics
+    coef, t_stat, dof = float(diag["additive_coef"]), float(diag["additive_t"]), float(diag["additive_dof"])
+    rv = robustness_value(t_stat, dof, q=1.0)
+    rv_alpha = robustness_value(t_stat, dof, q=1.0, alpha=result.alpha)
+    out: dict[str, Any] = {
+        "robustness_value": rv, "robustness_value_alpha": rv_alpha,
+        "partial_r2_treatment": float(partial_r2(t_stat, dof)),
+        "robustness_model": (f"additive OLS Y ~ 1 + T + X with classical SEs: coefficient {coef:.4g}, "
+                             f"t = {t_stat:.3f}, {dof:g} residual degrees of freedom"),
+    }
+    skipped: dict[str, str] = {}
+    benchmarks: list[dict[str, Any]] = []
+    try:
+        prep = prepare(dataset, roles, binary_treatment=diag.get("treatment_kind", "binary") == "binary")
+        if prep.X.shape[1] == 0:
+            skipped["benchmarks"] = "There are no covariates to compare a hidden confounder with."
+        else:
+            benchmarks = benchmark_table(prep.y, prep.t, prep.X, prep.x_names, alpha=result.alpha,
+                                         limit=max_benchmarks)
+    except (CQOxError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        skipped["benchmarks"] = f"Benchmarks could not be computed: {exc}."
+    out["benchmarks"] = benchmarks
+    out["robustness_text"] = robustness_text(rv, rv_alpha, result.alpha, benchmarks)
+    if math.isfinite(result.estimate) and not math.isclose(coef, result.estimate, rel_tol=1e-9, abs_tol=1e-12):
+        out["robustness_text"] += (f" These figures refer to the additive model's coefficient ({coef:.4g}); "
+                                   f"the headline estimate ({result.estimate:.4g}) comes from the interacted model.")
+    return out, skipped
+
+
+# --------------------------------------------------------------------------
+# Assembly
+# --------------------------------------------------------------------------
+
+def treatment_is_binary(result: EffectResult, dataset: Dataset, roles: Roles) -> bool:
+    kind = result.diagnostics.get("treatment_kind")
+    if kind is not None:
+        return kind == "binary"
+    from .estimators.common import is_binary_treatment
+
+    return is_binary_treatment(dataset, roles)
+
+
+def e_value_skip_reason(result: EffectResult, dataset: Dataset, roles: Roles) -> str | None:
+    """Why the E-value does not apply to this result, or None when it does."""
+    if (result.estimand or "").lower() not in AVERAGE_EFFECT_ESTIMANDS:
+        return (f"The E-value is defined here for an average effect of a binary treatment (ATE, ATT, ATC); "
+                f"this result's estimand is {str(result.estimand).upper()}.")
+    if not roles.treatment or roles.treatment not in dataset.frame.columns:
+        return "The E-value needs a treatment column, and this analysis has none."
+    if not treatment_is_binary(result, dataset, roles):
+        return ("The treatment is continuous; the E-value here is for treated-versus-untreated contrasts. "
+                "See the robustness value instead.")
+    if not math.isfinite(result.estimate):
+        return "The estimate is not a finite number, so there is nothing to assess."
+    return None
+
+
+def e_value_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[dict[str, Any], dict[str, str]]:
+    reason = e_value_skip_reason(result, dataset, roles)
+    if reason is not None:
+        return {}, {"e_value": reason}
+    prep = prepare(dataset, roles, need_covariates=False, binary_treatment=True)
+    return e_value_report(result.estimate, result.ci_lower, result.ci_upper, result.alpha, prep.y, prep.t), {}
+
+
+def robustness_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[dict[str, Any], dict[str, str]]:
+    if result.method != "regression_adjustment":
+        return {}, {"robustness_value": "The robustness value is computed for regression adjustment, whose "
+                                        "estimate is a regression coefficient (Cinelli & Hazlett 2020)."}
+    if not {"additive_coef", "additive_t", "additive_dof"} <= set(result.diagnostics):
+        return {}, {"robustness_value": "The regression fit did not report the additive model's t statistic."}
+    return robustness_report(result, dataset, roles)
+
+
+def sensitivity_report(result: EffectResult, dataset: Dataset, roles: Roles) -> dict[str, Any]:
+    """Every sensitivity analysis that applies to ``result``; the others listed under ``not_applicable``.
+
+    Each part runs on its own, so a failure in one (reported under ``error``)
+    does not hide the other.
+    """
+    report: dict[str, Any] = {}
+    not_applicable: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    errors: list[str] = []
+    for name, part, source in (("e_value", e_value_part, EVALUE_SOURCE),
+                               ("robustness_value", robustness_part, RV_SOURCE)):
+        try:
+            values, skipped = part(result, dataset, roles)
+        except Exception as exc:  # noqa: BLE001 -- reported below, never raised
+            errors.append(f"The {name.replace('_', ' ')} could not be computed on this data: {exc}")
+            continue
+        report.update(values)
+        not_applicable.update(skipped)
+        if values:
+            sources[name] = source
+    report["sources"] = sources
+    if not_applicable:
+        report["not_applicable"] = not_applicable
+    if errors:
+        report["error"] = " ".join(errors)
+    return report
+
+
+def attach_sensitivity(result: EffectResult, dataset: Dataset, roles: Roles) -> EffectResult:
+    """The result with its sensitivity report; a failure here is reported, never raised."""
+    try:
+        with np.errstate(all="ignore"):
+            report = sensitivity_report(result, dataset, roles)
+    except Exception as exc:  # noqa: BLE001 -- sensitivity must never cost the user the estimate
+        report = {"error": f"Sensitivity analysis could not be computed on this data: {exc}"}
+    return result.replace(sensitivity=report)
