@@ -81,8 +81,13 @@ def binarize_treatment(col: pd.Series, treated_value: str | None, name: str) -> 
     return (col.astype("string") == treated).astype(float).to_numpy(), note
 
 
-def design_matrix(frame: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Numeric covariates as they are, categorical ones one-hot (first level dropped)."""
+def design_matrix(frame: pd.DataFrame, covariates: tuple[str, ...],
+                  dropped: list[str] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Numeric covariates as they are, categorical ones one-hot (first level dropped).
+
+    Constant columns and exact linear combinations of earlier columns are left
+    out; their names are appended to ``dropped`` when a list is given.
+    """
     if not covariates:
         return np.empty((len(frame), 0)), ()
     parts: list[pd.DataFrame] = []
@@ -99,8 +104,44 @@ def design_matrix(frame: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[np.
             parts.append(dummies)
     X = pd.concat(parts, axis=1)
     keep = X.std(ddof=0).to_numpy() > 0
+    if dropped is not None:
+        dropped.extend(str(c) for c in X.columns[~keep])
     X = X.loc[:, keep]
-    return X.to_numpy(dtype=float), tuple(map(str, X.columns))
+    values = X.to_numpy(dtype=float)
+    independent = independent_columns(values)
+    if dropped is not None:
+        dropped.extend(str(c) for j, c in enumerate(X.columns) if j not in set(independent))
+    return values[:, independent], tuple(str(X.columns[j]) for j in independent)
+
+
+def independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
+    """Indices of a maximal set of linearly independent (centred) columns, in order.
+
+    Exact collinearity (a dummy trap, a column that is a sum of others) makes
+    X'X singular; the pivoted QR keeps the earliest columns that span the rest
+    (the same choice R's lm makes when it reports NA coefficients).
+    """
+    if X.shape[1] < 2:
+        return list(range(X.shape[1]))
+    from scipy.linalg import qr
+
+    Z = X - X.mean(axis=0)
+    Z = Z / np.where(Z.std(axis=0) > 0, Z.std(axis=0), 1.0)
+    kept: list[int] = []
+    basis = np.empty((Z.shape[0], 0))
+    _, r, piv = qr(Z, mode="economic", pivoting=True)
+    rank = int(np.sum(np.abs(np.diag(r)) > tol * max(1.0, abs(r[0, 0]))))
+    if rank == Z.shape[1]:
+        return list(range(Z.shape[1]))
+    # greedy pass in the original order so the earliest columns are kept
+    for j in range(Z.shape[1]):
+        candidate = np.column_stack([basis, Z[:, j]])
+        if np.linalg.matrix_rank(candidate, tol=tol * np.sqrt(Z.shape[0])) > basis.shape[1]:
+            basis = candidate
+            kept.append(j)
+        if len(kept) == rank:
+            break
+    return kept
 
 
 def numeric_outcome(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -167,7 +208,11 @@ def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
                         "Choose a treatment column that takes different values.", code="E-ROLE-003")
     if np.nanstd(y) == 0:
         warnings.append(f"The outcome '{roles.outcome}' takes a single value in the rows used.")
-    X, x_names = design_matrix(sub, roles.covariates)
+    dropped: list[str] = []
+    X, x_names = design_matrix(sub, roles.covariates, dropped)
+    if dropped:
+        warnings.append(f"Covariate term(s) {', '.join(dropped)} were left out: constant in the rows used, or an "
+                        "exact combination of other covariates (they add no information).")
     cluster = sub[roles.cluster].to_numpy() if roles.cluster else None
     weight = sub[roles.weight].to_numpy(dtype=float) if roles.weight else None
     return Prepared(y=y, t=t, X=X, x_names=x_names, covariates=roles.covariates, cluster=cluster,
