@@ -73,10 +73,16 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC3",
     else:
         Xw, yw = X, y
     xtx = Xw.T @ Xw
-    try:
-        xtx_inv = np.linalg.inv(xtx)
-    except np.linalg.LinAlgError:
-        xtx_inv = np.linalg.pinv(xtx)
+    # Scale-free rank check: inv() does not raise on a numerically singular X'X,
+    # it returns garbage, so a rank-deficient design must be refused here.
+    scale = np.sqrt(np.clip(np.diag(xtx), 1e-300, None))
+    if k and np.linalg.cond(xtx / np.outer(scale, scale)) > 1e12:
+        from .errors import EstimationError
+        raise EstimationError("The regression terms are exact (or near-exact) combinations of each other, so "
+                              "their coefficients are not identified.",
+                              "Remove duplicated or derived covariates (e.g. a total next to its parts).",
+                              code="E-EST-003")
+    xtx_inv = np.linalg.inv(xtx)
     coef = xtx_inv @ (Xw.T @ yw)
     resid_w = yw - Xw @ coef
     df_resid = n - k
