@@ -38,7 +38,9 @@ def is_binary_treatment(data: Dataset, roles: Roles) -> bool:
 
 def cache_key(data: Dataset, roles: Roles, *extra: Any) -> tuple:
     """Key for sharing nuisance fits across methods on the same data and roles."""
-    return (data.sha256, roles.outcome, roles.treatment, roles.covariates, roles.treated_value, *extra)
+    # every role that changes which rows are complete cases belongs in the key
+    return (data.sha256, roles.outcome, roles.treatment, roles.covariates, roles.treated_value, roles.cluster,
+            roles.weight, *extra)
 
 
 def group_means(y: np.ndarray, t: np.ndarray) -> tuple[float, float]:
