@@ -84,3 +84,14 @@ def test_cluster_se_matches_statsmodels():
     assert res.estimate == pytest.approx(ref.params["treated"], abs=1e-10)
     assert res.std_error == pytest.approx(ref.bse["treated"], rel=1e-8)
     assert "cluster" in res.se_method
+
+
+def test_weight_role_gives_weighted_least_squares():
+    """Reference: statsmodels WLS with HC3 on the same design (independent code); tolerance 1e-8."""
+    df = simulate_confounded(n=800, seed=9)
+    df["w"] = np.random.default_rng(9).uniform(0.5, 2.0, len(df))
+    res = cq.estimate("regression_adjustment", df, outcome="outcome", treatment="treated",
+                      covariates=["x1", "x2"], weight="w", interacted=False)
+    ref = smf.wls("outcome ~ treated + x1 + x2", df, weights=df.w).fit(cov_type="HC3")
+    assert res.estimate == pytest.approx(ref.params["treated"], abs=1e-10)
+    assert res.std_error == pytest.approx(ref.bse["treated"], rel=1e-8)

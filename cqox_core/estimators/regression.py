@@ -39,7 +39,9 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
     kind = "cluster" if cluster is not None else cov_type
     warnings = list(prep.warnings)
     if binary and interacted:
-        center = X[t == 1].mean(axis=0) if estimand == "att" else X.mean(axis=0)
+        w = prep.weight if prep.weight is not None else np.ones(n)
+        target = t == 1 if estimand == "att" else np.ones(n, dtype=bool)
+        center = np.average(X[target], axis=0, weights=w[target])
         Xc = X - center
         design = np.column_stack([np.ones(n), t, Xc, Xc * t[:, None]])
     else:
@@ -51,7 +53,8 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
         from ..errors import EstimationError
         raise EstimationError(f"{design.shape[1]} regression terms for {n} rows: the model cannot be fitted.",
                               "Use fewer covariates or set interacted=False.", code="E-EST-002")
-    fit = ols(design, y, cov_type=kind, cluster=cluster)
+    # a weight role gives weighted least squares (e.g. survey or frequency weights)
+    fit = ols(design, y, cov_type=kind, cluster=cluster, weights=prep.weight)
     est, se = float(fit.coef[1]), float(fit.se[1])
     diagnostics = standard_diagnostics(prep) if binary else {"n": n}
     if not binary and X.shape[1]:
