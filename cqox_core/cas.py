@@ -5,7 +5,8 @@ Formula (also in the README):
 
 - validity = 10 x mean over the identification gates present (balance, overlap,
   matched_share, effective_sample_size, weight_ratio, separation,
-  treatment_variation) of 1 (pass), 0.5 (warn), 0 (fail).
+  treatment_variation, and for the designs weak_instrument, density_test,
+  pre_trends, pre_fit, placebo) of 1 (pass), 0.5 (warn), 0 (fail).
 - precision = 10 x clip(1 - w / (2 SD(Y)), 0, 1), w the CI width: an interval
   as wide as two outcome SDs scores 0, a point scores 10.
 - robustness = 10 x clip((E_ci - 1) / 2, 0, 1), E_ci the E-value of the CI bound
@@ -31,7 +32,8 @@ from typing import Any, Sequence
 from .results import EffectResult, to_jsonable
 
 VALIDITY_GATES = ("balance", "overlap", "matched_share", "effective_sample_size", "weight_ratio",
-                  "separation", "treatment_variation")
+                  "separation", "treatment_variation", "weak_instrument", "density_test", "pre_trends",
+                  "pre_fit", "placebo")
 WEIGHTS = {"validity": 0.35, "precision": 0.20, "robustness": 0.25, "interpretability": 0.10,
            "scalability": 0.10}
 STATUS_SCORE = {"pass": 1.0, "warn": 0.5, "fail": 0.0}

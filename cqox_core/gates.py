@@ -15,6 +15,17 @@ means and what to do next. Names are stable (CLI_CONTRACT.md).
 | separation            | propensity-score AUC                     | < 0.90    | < 0.99    | ≥ 0.99 |
 | treatment_variation   | size of the smaller arm                  | ≥ 30      | ≥ 10      | < 10   |
 
+Quasi-experimental designs report these diagnostics, read by the gates below:
+
+| gate            | diagnostic key            | pass        | warn        | fail     |
+|-----------------|---------------------------|-------------|-------------|----------|
+| weak_instrument | effective_f or first_stage_f | ≥ 10     | never       | < 10     |
+| density_test    | density_test_p            | ≥ 0.05      | ≥ 0.01      | < 0.01   |
+| pre_trends      | pre_trends_p              | ≥ 0.10      | ≥ 0.05      | < 0.05   |
+| pre_fit         | pre_rmspe_relative        | < 0.05      | < 0.10      | ≥ 0.10   |
+| placebo         | placebo_p                 | ≤ 0.10      | otherwise   | never    |
+| autocorrelation | autocorrelation_p         | ≥ 0.05      | otherwise   | never    |
+
 Balance after regression adjustment is not produced by the method (regression
 models the imbalance rather than removing it), so for it the gate reads the
 raw imbalance and can only warn: large raw differences mean the answer leans
@@ -115,6 +126,7 @@ def evaluate_gates(result: EffectResult) -> list[Gate]:
             "Look for a covariate that almost decides treatment; drop it if it is an instrument or "
             "post-treatment, or restrict to the population where both groups exist."),
         _variation_gate(d),
+        *design_gates(d),
     ]
     return [g for g in gates if g is not None]
 
@@ -146,3 +158,49 @@ def _variation_gate(d: dict[str, Any]) -> Gate | None:
               f"; the smaller group has only {smaller}, so a few units can swing the answer."))
     return Gate("treatment_variation", status, float(smaller), 30.0, msg,
                 "" if status == "pass" else "Collect more data in the smaller group or widen the population.")
+
+
+def design_gates(d: dict[str, Any]) -> list[Gate]:
+    """Gates of the quasi-experimental designs (IV, RD, DiD, synthetic control, ITS)."""
+    out: list[Gate | None] = []
+    f_key = "effective_f" if d.get("effective_f") is not None else "first_stage_f"
+    out.append(_threshold_gate(
+        "weak_instrument", d, f_key, 10.0, 10.0, True,
+        lambda v: f"The instrument moves the treatment with first-stage F = {v:.1f} (10 or more is the usual "
+                  "bar; below it 2SLS is biased toward OLS and its intervals are too narrow).",
+        "Use the Anderson-Rubin interval, which stays valid with weak instruments, or find a stronger "
+        "instrument. Remember no test can show the instrument affects the outcome only through treatment."))
+    out.append(_threshold_gate(
+        "density_test", d, "density_test_p", 0.05, 0.01, True,
+        lambda v: f"The number of units just below and just above the cutoff is consistent with no "
+                  f"sorting (density test p = {v:.3f})." if v >= 0.05 else
+                  f"Units bunch on one side of the cutoff (density test p = {v:.3f}): people may be "
+                  "manipulating the running variable.",
+        "Check whether the score can be influenced near the threshold; try a donut design that drops "
+        "units closest to the cutoff."))
+    out.append(_threshold_gate(
+        "pre_trends", d, "pre_trends_p", 0.10, 0.05, True,
+        lambda v: f"Before treatment, treated and comparison units moved in parallel (joint test of "
+                  f"pre-period effects p = {v:.3f})." if v >= 0.10 else
+                  f"Before treatment the groups already drifted apart (joint pre-trend test p = {v:.3f}).",
+        "Add unit-specific trends or covariates, use a design with better-matched comparison units, or "
+        "report the sensitivity of the estimate to trend violations."))
+    out.append(_threshold_gate(
+        "pre_fit", d, "pre_rmspe_relative", 0.05, 0.10, False,
+        lambda v: f"Before treatment the synthetic comparison tracks the treated unit to within {v:.1%} "
+                  "of its level (root mean squared prediction error).",
+        "Add donors or predictors, or shorten the pre-period to the years that matter; a poor pre-period "
+        "fit makes the post-period gap unreliable."))
+    out.append(_threshold_gate(
+        "placebo", d, "placebo_p", 0.10, 1.01, False,
+        lambda v: f"Placebo runs that pretend other units were treated give an effect this large in "
+                  f"{v:.0%} of cases" + (" (rare: the effect stands out)." if v <= 0.10 else
+                                         " (common: the effect does not stand out from noise)."),
+        "Treat the estimate as suggestive; more donors or a longer post-period sharpen the placebo test."))
+    out.append(_threshold_gate(
+        "autocorrelation", d, "autocorrelation_p", 0.05, -1.0, True,
+        lambda v: f"Residuals show no strong autocorrelation (Ljung-Box p = {v:.3f})." if v >= 0.05 else
+                  f"Residuals are autocorrelated (Ljung-Box p = {v:.3f}); Newey-West standard errors "
+                  "account for it, but check the lag length and seasonality.",
+        "Add seasonal terms or increase the HAC lag length."))
+    return [g for g in out if g is not None]
