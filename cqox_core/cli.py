@@ -62,7 +62,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--value-per-unit", type=float, default=None)
     p.add_argument("--cost-per-treated", type=float, default=0.0)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("users", help="manage app users: add, remove, list, set-role")
+    usub = p.add_subparsers(dest="users_command", parser_class=_Parser)
+    q = usub.add_parser("add")
+    q.add_argument("username")
+    q.add_argument("--role", default="analyst", choices=("admin", "analyst", "viewer"))
+    q.add_argument("--name", default=None)
+    q.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input instead of prompting")
+    q = usub.add_parser("remove")
+    q.add_argument("username")
+    q = usub.add_parser("list")
+    q.add_argument("--json", action="store_true")
+    q = usub.add_parser("set-role")
+    q.add_argument("username")
+    q.add_argument("role", choices=("admin", "analyst", "viewer"))
     return parser
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .store import Store
+    from .users import UserStore
+
+    users = UserStore()
+    action = args.users_command
+    if action is None:
+        raise UsageError("Say what to do with users.", "cqox users add|remove|list|set-role")
+    if action == "list":
+        rows = users.list()
+        print(json.dumps(rows) if args.json else "\n".join(f"{r['username']:20s} {r['role']}" for r in rows))
+        return 0
+    if action == "add":
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+        users.add(args.username, password, role=args.role, name=args.name)
+        Store().audit("cli", "user_add", username=args.username, role=args.role)
+    elif action == "remove":
+        users.remove(args.username)
+        Store().audit("cli", "user_remove", username=args.username)
+    elif action == "set-role":
+        users.set_role(args.username, args.role)
+        Store().audit("cli", "user_set_role", username=args.username, role=args.role)
+    print(f"{action}: {args.username} done")
+    return 0
 
 
 def parse_value(text: str) -> Any:
@@ -186,7 +229,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"methods": cmd_methods, "map": cmd_map, "estimate": cmd_estimate, "analyze": cmd_analyze}
+COMMANDS = {"methods": cmd_methods, "map": cmd_map, "estimate": cmd_estimate, "analyze": cmd_analyze,
+            "users": cmd_users}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
