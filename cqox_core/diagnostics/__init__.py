@@ -29,7 +29,25 @@ def standard_diagnostics(prep, ps=None, weights=None) -> dict:
         out["common_support_share"] = common_support_share(ps, prep.t)
         out["propensity_auc"] = propensity_auc(ps, prep.t)
         out["propensity_range"] = [float(np.min(ps)), float(np.max(ps))]
+        out["ps_histogram"] = histogram_by_arm(ps, prep.t, lo=0.0, hi=1.0)
     if weights is not None:
         out["effective_sample_size_ratio"] = effective_sample_size_ratio(weights, prep.t)
         out["max_weight_ratio"] = max_weight_ratio(weights, prep.t)
+        out["weight_histogram"] = histogram_by_arm(weights, prep.t)
     return out
+
+
+def histogram_by_arm(values, t, bins: int = 30, lo: float | None = None, hi: float | None = None) -> dict:
+    """Counts per bin for treated and untreated: a compact, JSON-friendly input for
+    the overlap and weight plots (saved analyses redraw them without the rows)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    lo = float(np.min(values)) if lo is None else lo
+    hi = float(np.max(values)) if hi is None else hi
+    if hi <= lo:
+        hi = lo + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    treated = np.histogram(values[t == 1], bins=edges)[0]
+    control = np.histogram(values[t == 0], bins=edges)[0]
+    return {"edges": edges.tolist(), "treated": treated.tolist(), "control": control.tolist()}

@@ -1,0 +1,14 @@
+"""Figures as data (VisualSpec) and their Plotly renderer.
+
+Builders read the JSON form of results (``EffectResult.to_dict()`` / the
+analysis dict), so a saved analysis redraws the same figures after a restart
+without the original rows.
+"""
+from __future__ import annotations
+
+from .specs import (VisualSpec, balance_plot, by_plot, cas_radar, figures_for_analysis, forest_plot,
+                    overlap_plot, weight_plot)
+from .plotly_render import render
+
+__all__ = ["VisualSpec", "forest_plot", "balance_plot", "overlap_plot", "weight_plot", "cas_radar", "by_plot",
+           "figures_for_analysis", "render"]

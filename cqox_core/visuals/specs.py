@@ -1,0 +1,145 @@
+"""VisualSpec builders: what to draw, as plain data, with a plain-language caption."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..results import to_jsonable
+
+
+@dataclass(frozen=True)
+class VisualSpec:
+    """A figure described as data: ``kind`` says how to draw ``data``."""
+
+    kind: str
+    name: str
+    title: str
+    data: dict[str, Any]
+    labels: dict[str, str] = field(default_factory=dict)
+    caption: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable({"kind": self.kind, "name": self.name, "title": self.title, "data": self.data,
+                            "labels": self.labels, "caption": self.caption})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "VisualSpec":
+        return cls(kind=d["kind"], name=d["name"], title=d["title"], data=dict(d["data"]),
+                   labels=dict(d.get("labels", {})), caption=d.get("caption", ""))
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def forest_plot(results: Mapping[str, Mapping[str, Any]]) -> VisualSpec | None:
+    """Every method's estimate and interval on one axis."""
+    rows = [(m, r) for m, r in results.items() if _finite(r.get("estimate"))]
+    if not rows:
+        return None
+    data = {"method": [m for m, _ in rows], "estimate": [r["estimate"] for _, r in rows],
+            "ci_lower": [r.get("ci_lower") for _, r in rows], "ci_upper": [r.get("ci_upper") for _, r in rows],
+            "estimand": [r.get("estimand", "") for _, r in rows]}
+    est = [e for e in data["estimate"]]
+    spread = max(est) - min(est)
+    caption = (f"Each dot is one method's estimate with its {int(100 * (1 - rows[0][1].get('alpha', 0.05)))}% "
+               f"interval. The methods range from {min(est):.4g} to {max(est):.4g}"
+               + (" and agree closely." if len(est) < 2 or _intervals_overlap(rows) else
+                  "; some intervals do not overlap, so the methods disagree: check the gates of each."))
+    return VisualSpec("forest", "forest", "Effect estimates across methods", data,
+                      {"x": "effect", "y": "method"}, caption if spread or len(est) > 1 else caption)
+
+
+def _intervals_overlap(rows) -> bool:
+    lows = [r.get("ci_lower") for _, r in rows if _finite(r.get("ci_lower"))]
+    highs = [r.get("ci_upper") for _, r in rows if _finite(r.get("ci_upper"))]
+    return bool(lows and highs) and max(lows) <= min(highs)
+
+
+def balance_plot(result: Mapping[str, Any]) -> VisualSpec | None:
+    """Love plot: standardized differences before and after adjustment."""
+    d = result.get("diagnostics", {})
+    before = d.get("smd_before") or {}
+    if not before:
+        return None
+    after = d.get("smd_after") or {}
+    names = sorted(before, key=lambda k: abs(before[k] or 0))
+    data = {"covariate": names, "before": [before[k] for k in names],
+            "after": [after.get(k) for k in names] if after else [], "threshold": 0.1}
+    worst_after = max((abs(v) for v in after.values() if _finite(v)), default=None)
+    caption = ("Standardized mean differences between treated and untreated for each covariate; the dashed "
+               "lines at ±0.1 mark the usual limit for 'balanced'. "
+               + (f"After adjustment the largest is {worst_after:.3f}." if worst_after is not None else
+                  "This method models the outcome rather than reweighting, so only the raw differences show."))
+    return VisualSpec("love", f"balance_{result.get('method', '')}", f"Covariate balance ({result.get('method')})",
+                      data, {"x": "standardized mean difference"}, caption)
+
+
+def _histogram_spec(result: Mapping[str, Any], key: str, kind: str, title: str, xlabel: str,
+                    caption: str) -> VisualSpec | None:
+    hist = result.get("diagnostics", {}).get(key)
+    if not hist:
+        return None
+    return VisualSpec(kind, f"{kind}_{result.get('method', '')}", f"{title} ({result.get('method')})", dict(hist),
+                      {"x": xlabel, "y": "units"}, caption)
+
+
+def overlap_plot(result: Mapping[str, Any]) -> VisualSpec | None:
+    share = result.get("diagnostics", {}).get("common_support_share")
+    text = (f"Propensity scores of treated (orange) and untreated (blue). Where one group has units and the "
+            f"other has none, there is no one to compare with. {share:.0%} of units lie in the shared range."
+            if _finite(share) else "Propensity scores of treated and untreated units.")
+    return _histogram_spec(result, "ps_histogram", "overlap", "Overlap of propensity scores",
+                           "propensity score", text)
+
+
+def weight_plot(result: Mapping[str, Any]) -> VisualSpec | None:
+    ratio = result.get("diagnostics", {}).get("max_weight_ratio")
+    text = ("Distribution of the weights per group. A long right tail means a few units carry much of the "
+            "answer" + (f"; the largest weight is {ratio:.1f}× the average." if _finite(ratio) else "."))
+    return _histogram_spec(result, "weight_histogram", "weights", "Weights", "weight", text)
+
+
+def cas_radar(cas: Mapping[str, Any], method: str = "") -> VisualSpec | None:
+    keys = ["validity", "precision", "robustness", "interpretability", "scalability"]
+    if not cas or not all(k in cas for k in keys):
+        return None
+    data = {"axis": keys, "value": [cas[k] for k in keys], "overall": cas.get("overall")}
+    weakest = min(keys, key=lambda k: cas[k])
+    caption = (f"Causal Assurance Score {cas.get('overall', 0):.1f}/10. Each axis is 0-10; the weakest is "
+               f"{weakest} ({cas[weakest]:.1f}): {cas.get('explanation', {}).get(weakest, '')}")
+    return VisualSpec("radar", f"cas_{method}", f"Causal Assurance Score ({method})", data, {}, caption)
+
+
+def by_plot(result: Mapping[str, Any]) -> VisualSpec | None:
+    """Sub-estimates (event time, cohorts, dose points) as a coefficient plot."""
+    by = [b for b in result.get("by", []) if _finite(b.get("estimate"))]
+    if len(by) < 2:
+        return None
+    data = {"label": [b["label"] for b in by], "estimate": [b["estimate"] for b in by],
+            "ci_lower": [b.get("ci_lower") for b in by], "ci_upper": [b.get("ci_upper") for b in by]}
+    return VisualSpec("coef", f"by_{result.get('method', '')}", f"Estimates by {result.get('method')} component",
+                      data, {"x": "component", "y": "effect"},
+                      "Each point is a part of the estimate (e.g. one period relative to treatment) with its "
+                      "interval; points before treatment should sit near zero.")
+
+
+def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
+    """Every figure the analysis supports, headline method's diagnostics first."""
+    results = analysis.get("results", {})
+    specs: list[VisualSpec | None] = [forest_plot(results)]
+    head = analysis.get("headline")
+    order = ([head] if head in results else []) + [m for m in results if m != head]
+    for m in order:
+        r = results[m]
+        specs += [balance_plot(r), overlap_plot(r), weight_plot(r), by_plot(r)]
+    if head and head in analysis.get("cas", {}):
+        specs.append(cas_radar(analysis["cas"][head], head))
+    seen: set[str] = set()
+    out = []
+    for s in specs:
+        if s is not None and s.name not in seen:
+            seen.add(s.name)
+            out.append(s)
+    return out
