@@ -91,8 +91,19 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
         elapsed[method] = time.perf_counter() - start
         if on_progress:
             on_progress(method, i + 1, len(todo), "failed" if method in errors else "done")
+    return assemble(dataset, mapping.to_dict(), domain.to_dict(), resolved, choices, results, errors, elapsed,
+                    estimand=estimand, alpha=alpha, seed=seed, value_per_unit=value_per_unit,
+                    cost_per_treated=cost_per_treated)
+
+
+def assemble(dataset: Dataset, mapping: dict[str, Any], domain: dict[str, Any], roles: Roles,
+             choices: Sequence[Choice], results: dict[str, EffectResult], errors: dict[str, dict[str, str]],
+             elapsed: dict[str, float], *, estimand: str = "ate", alpha: float = 0.05, seed: int = 0,
+             value_per_unit: float | None = None, cost_per_treated: float = 0.0) -> Analysis:
+    """Score, pick the headline and decide, given the estimates (the app runs the
+    methods itself, one cached call each, then calls this)."""
     all_results = list(results.values())
-    cas = {m: score(r, others=all_results, elapsed_seconds=elapsed[m]) for m, r in results.items()}
+    cas = {m: score(r, others=all_results, elapsed_seconds=elapsed.get(m)) for m, r in results.items()}
     headline = next((m for m in HEADLINE_ORDER if m in results), next(iter(results), None))
     decision = None
     if headline:
@@ -100,7 +111,7 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
                           value_per_unit=value_per_unit, cost_per_treated=cost_per_treated,
                           treated_units=results[headline].diagnostics.get("n_treated"))
     return Analysis(source=dataset.source, sha256=dataset.sha256, n_rows=dataset.n_rows, n_cols=dataset.n_cols,
-                    roles=resolved, mapping=mapping.to_dict(), domain=domain.to_dict(), selection=choices,
+                    roles=roles, mapping=mapping, domain=domain, selection=tuple(choices),
                     results=results, errors=errors, cas=cas, elapsed={k: round(v, 4) for k, v in elapsed.items()},
                     headline=headline, decision=decision,
                     params={"estimand": estimand, "alpha": alpha, "seed": seed,

@@ -95,6 +95,21 @@ class EffectResult:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), allow_nan=False)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EffectResult":
+        """Inverse of :meth:`to_dict` (JSON nulls become NaN), for saved analyses."""
+        def num(x: Any) -> float:
+            return math.nan if x is None else float(x)
+
+        return cls(method=d["method"], estimand=d["estimand"], estimate=num(d["estimate"]),
+                   std_error=num(d["std_error"]), ci_lower=num(d["ci_lower"]), ci_upper=num(d["ci_upper"]),
+                   alpha=float(d["alpha"]), p_value=num(d["p_value"]), n_obs=int(d["n_obs"]),
+                   diagnostics=dict(d.get("diagnostics", {})), warnings=tuple(d.get("warnings", ())),
+                   by=tuple(SubEstimate.from_dict(b) for b in d.get("by", ())),
+                   sensitivity=dict(d.get("sensitivity", {})), params=dict(d.get("params", {})),
+                   roles=dict(d.get("roles", {})), gates=tuple(Gate(**g) for g in d.get("gates", ())),
+                   se_method=d.get("se_method", ""))
+
     def tidy(self) -> pd.DataFrame:
         """One row for the headline estimate plus one per sub-estimate (broom-style)."""
         rows = [{"label": "", "estimate": self.estimate, "std_error": self.std_error,
@@ -124,6 +139,12 @@ class SubEstimate:
     p_value: float = math.nan
     n_obs: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SubEstimate":
+        core = ("label", "estimate", "std_error", "ci_lower", "ci_upper", "p_value", "n_obs")
+        vals = {k: (math.nan if d.get(k) is None and k not in ("label", "n_obs") else d.get(k)) for k in core}
+        return cls(**vals, extra={k: v for k, v in d.items() if k not in core})
 
     def to_dict(self) -> dict[str, Any]:
         d = {"label": self.label, "estimate": self.estimate, "std_error": self.std_error,
