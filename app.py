@@ -1,21 +1,57 @@
-"""CQOx web app entry point.
+"""CQOx web app: st.navigation over app_pages/, login, role checks, sidebar state.
 
-The full analyst walk (upload -> mapping -> ... -> report, with login) is built
-in its own issue; until then this page shows what the engine offers and points
-to the command line, so `make run` starts something true.
+Every page is registered on every run (hidden while logged out) so a deep link
+such as /gates opened before login lands on /gates after it
+(shared/BROWSER_TESTS.md). The folder is app_pages/ rather than pages/ so that
+Streamlit's legacy multipage discovery never routes around st.navigation.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-import cqox_core as cq
-from cqox_core.registry import methods
+from app_lib import auth
+from app_lib.access import PAGES, allowed
 
-st.set_page_config(page_title="CQOx", layout="wide")
-st.title("CQOx — causal-inference workbench")
-st.info("The analyst web app (upload, mapping, gates, report, login) is being built. "
-        "Every estimator below already runs from the `cqox` command line and `import cqox_core`.")
-st.subheader("Estimators available in this build")
-st.dataframe([{"method": m.id, "title": m.title, "estimands": ", ".join(m.estimands), "what it does": m.summary}
-              for m in methods()], hide_index=True, use_container_width=True)
-st.caption(f"cqox_core {cq.__version__}")
+st.set_page_config(page_title="CQOx", page_icon=":material/insights:", layout="wide")
+
+ICONS = {"upload": ":material/upload:", "mapping": ":material/table:", "domain": ":material/category:",
+         "estimators": ":material/play_arrow:", "results": ":material/bar_chart:", "gates": ":material/verified:",
+         "visuals": ":material/monitoring:", "report": ":material/description:", "saved": ":material/bookmark:",
+         "admin": ":material/admin_panel_settings:"}
+
+user = auth.login()
+role = st.session_state.get("cqox_role") if user else None
+
+
+def page(key: str) -> st.Page:
+    title, path, _ = PAGES[key]
+    visible = allowed(key, role)
+    return st.Page(f"app_pages/{key}.py", title=title, url_path=path, icon=ICONS[key],
+                   default=(key == "upload"), visibility="visible" if visible else "hidden")
+
+
+sections = {
+    "Analysis": [page(k) for k in ("upload", "mapping", "domain", "estimators", "results", "gates", "visuals",
+                                   "report")],
+    "Workspace": [page("saved"), page("admin")],
+}
+nav = st.navigation(sections, position="sidebar" if user else "hidden")
+
+if not user:
+    st.caption("CQOx — did it cause the change, by how much, and can you trust it? Log in to continue.")
+    st.stop()
+
+with st.sidebar:
+    st.markdown(f"**{user}** · {role}")
+    ds = st.session_state.get("dataset")
+    if ds is not None:
+        st.caption(f"Data: {ds.source} · {ds.n_rows:,} rows × {ds.n_cols} columns")
+    if "analysis" in st.session_state:
+        st.caption(f"{len(st.session_state['analysis'].get('results', {}))} estimates computed")
+    auth.logout_button()
+
+# a shared link (?analysis=<id>) opens the saved analysis from any page
+if "analysis" in st.query_params and nav.url_path != "saved":
+    st.switch_page("app_pages/saved.py", query_params={"analysis": st.query_params["analysis"]})
+
+nav.run()
