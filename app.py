@@ -19,13 +19,17 @@ ICONS = {"upload": ":material/upload:", "mapping": ":material/table:", "domain":
          "visuals": ":material/monitoring:", "report": ":material/description:", "saved": ":material/bookmark:",
          "admin": ":material/admin_panel_settings:"}
 
-user = auth.login()
+# Navigation first, login form after it (shared/BROWSER_TESTS.md): drawing the form before
+# st.navigation makes Streamlit drop a deep link such as /gates on the rerun after login.
+user = st.session_state.get("username") if st.session_state.get("authentication_status") else None
 role = st.session_state.get("cqox_role") if user else None
 
 
 def page(key: str) -> st.Page:
     title, path, _ = PAGES[key]
-    visible = allowed(key, role)
+    # while logged out every page stays registered and visible to the router (the sidebar is hidden
+    # anyway), so a deep link survives the login; afterwards pages the role may not open are hidden
+    visible = allowed(key, role) if user else True
     return st.Page(f"app_pages/{key}.py", title=title, url_path=path, icon=ICONS[key],
                    default=(key == "upload"), visibility="visible" if visible else "hidden")
 
@@ -37,9 +41,14 @@ sections = {
 }
 nav = st.navigation(sections, position="sidebar" if user else "hidden")
 
-if not user:
+logged_in = auth.login()
+if not logged_in:
     st.caption("CQOx — did it cause the change, by how much, and can you trust it? Log in to continue.")
     st.stop()
+if not user:
+    st.rerun()  # logged in during this run: rebuild the navigation for the user's role
+user = logged_in
+role = st.session_state.get("cqox_role")
 
 with st.sidebar:
     st.markdown(f"**{user}** · {role}")
