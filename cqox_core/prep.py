@@ -127,6 +127,9 @@ def independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
 
     Z = X - X.mean(axis=0)
     Z = Z / np.where(Z.std(axis=0) > 0, Z.std(axis=0), 1.0)
+    # fast path: a well-conditioned correlation matrix (p x p) means full rank
+    if np.linalg.cond(Z.T @ Z / Z.shape[0]) < 1e10:
+        return list(range(Z.shape[1]))
     kept: list[int] = []
     basis = np.empty((Z.shape[0], 0))
     _, r, piv = qr(Z, mode="economic", pivoting=True)
