@@ -52,7 +52,8 @@ TREATMENT_CUES: dict[str, float] = {
     "drug": 0.6, "vaccine": 0.8, "vaccinated": 0.8, "medication": 0.6, "nudge": 0.8,
     "mailer": 0.6, "email": 0.5, "ad": 0.5, "ads": 0.5, "offer": 0.5, "variant": 0.7, "arm": 0.7,
     "d": 0.7, "w": 0.6, "any": 0.4, "post": 0.3, "adopted": 0.5, "enacted": 0.6,
-    "smoker": 0.35, "smoking": 0.35,
+    "smoker": 0.35, "smoking": 0.35, "enrolled": 0.8, "enrolment": 0.6, "enrollment": 0.6,
+    "enrolled_followup": 0.8, "signed": 0.5, "adopted_program": 0.6,
 }
 #: Words that make a non-binary column a plausible (continuous or dose) treatment.
 DOSE_CUES: dict[str, float] = {
@@ -686,6 +687,11 @@ def _leak_by_name(info: NameInfo) -> str | None:
         return "looks like a potential outcome: would leak the answer"
     if "potential" in words and ("outcome" in words or "y" in words):
         return "looks like a potential outcome: would leak the answer"
+    # "spend_if_no_coupon", "y_if_treated", "outcome_without_program": the outcome under another arm
+    conditional = {"if", "without", "had", "under"}
+    arms = {"no", "not", "none", "treated", "untreated", "control", "without", "treatment"}
+    if conditional & set(words) and arms & set(words) and len(words) > 2:
+        return "looks like the outcome under another treatment (a counterfactual): would leak the answer"
     for token, what in LEAK_TOKENS.items():
         if token in words:
             return f"looks like {what}: would leak the answer"

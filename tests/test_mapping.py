@@ -283,3 +283,18 @@ def test_name_tokens_handle_mixed_conventions() -> None:
     assert name_tokens("first.treat") == ("first", "treat")
     assert parse_name("wt82_71").years == (1982, 1971)
     assert parse_name("l_homicide").words == ("homicide",)
+
+
+@pytest.mark.parametrize("path,outcome,treatment,leak", [
+    ("assets/demo_marketing.csv", "spend_next_30d", "received_coupon", "spend_next_30d_if_no_coupon"),
+    ("assets/demo_healthcare.csv", "readmitted_90d", "enrolled_followup", None),
+])
+def test_demo_datasets_map_to_their_documented_roles(path, outcome, treatment, leak):
+    """The demo files (assets/DEMO_DATA.md) include a counterfactual trap column."""
+    import pathlib
+    frame = pd.read_csv(pathlib.Path(__file__).resolve().parent.parent / path)
+    m = infer_roles(frame)
+    assert (m.roles.outcome, m.roles.treatment) == (outcome, treatment)
+    assert not {"customer_id", "patient_id"} & set(m.roles.covariates)
+    if leak:
+        assert leak in m.excluded and leak not in m.roles.covariates

@@ -36,8 +36,14 @@ def is_binary_treatment(data: Dataset, roles: Roles) -> bool:
     return col.dropna().nunique() <= 2
 
 
-def cache_key(data: Dataset, roles: Roles, *extra: Any) -> tuple:
-    """Key for sharing nuisance fits across methods on the same data and roles."""
+def cache_key(data: Dataset, roles: Roles, *extra: Any) -> tuple | None:
+    """Key for sharing nuisance fits across methods on the same data and roles.
+
+    None (no caching) for bootstrap resamples: each is used once, and caching
+    them would evict the analysis' real fits.
+    """
+    if data.meta.get("resample"):
+        return None
     # every role that changes which rows are complete cases belongs in the key
     return (data.sha256, roles.outcome, roles.treatment, roles.covariates, roles.treated_value, roles.cluster,
             roles.weight, *extra)

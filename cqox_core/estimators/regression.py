@@ -55,6 +55,10 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
                               "Use fewer covariates or set interacted=False.", code="E-EST-002")
     # a weight role gives weighted least squares (e.g. survey or frequency weights)
     fit = ols(design, y, cov_type=kind, cluster=cluster, weights=prep.weight)
+    if cluster is not None and len(np.unique(cluster)) <= design.shape[1]:
+        warnings.append(f"Only {len(np.unique(cluster))} clusters for {design.shape[1]} regression terms: "
+                        "cluster-robust standard errors are unreliable (too small) in this setting. Use fewer "
+                        "covariates, set interacted=False, or compare with the bootstrap (of=regression_adjustment).")
     est, se = float(fit.coef[1]), float(fit.se[1])
     diagnostics = standard_diagnostics(prep) if binary else {"n": n}
     if not binary and X.shape[1]:
