@@ -166,7 +166,8 @@ def design_gates(d: dict[str, Any]) -> list[Gate]:
     f_key = "effective_f" if d.get("effective_f") is not None else "first_stage_f"
     out.append(_threshold_gate(
         "weak_instrument", d, f_key, 10.0, 10.0, True,
-        lambda v: f"The instrument moves the treatment with first-stage F = {v:.1f} (10 or more is the usual "
+        lambda v: f"The instrument moves the treatment with {'effective ' if f_key == 'effective_f' else ''}"
+                  f"first-stage F = {v:.1f} (10 or more is the usual "
                   "bar; below it 2SLS is biased toward OLS and its intervals are too narrow).",
         "Use the Anderson-Rubin interval, which stays valid with weak instruments, or find a stronger "
         "instrument. Remember no test can show the instrument affects the outcome only through treatment."))
