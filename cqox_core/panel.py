@@ -1,8 +1,9 @@
 """Long panel data (one row per unit and period) for the quasi-experimental designs.
 
-`prepare_panel` validates unit/time/treatment/outcome roles once, so every panel
-method reports the same problems (duplicate unit-periods, a unit treated in
-every period, no never-treated units) with the same codes.
+`prepare_panel` validates unit/time/treatment/outcome roles once (missing
+roles, non-0/1 treatment, duplicate unit-periods, a single period), so every
+panel method reports those problems with the same codes; design-specific checks
+(always-treated units, no comparison group) live with each design.
 """
 from __future__ import annotations
 
