@@ -26,7 +26,7 @@ demos = {p.stem.replace("demo_", "").replace("_", " ").title(): p for p in sorte
 
 left, right = st.columns([2, 1])
 with left:
-    upload = st.file_uploader("Drop a file here", type=["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl"])
+    upload = st.file_uploader("Drop a file here", type=["csv", "tsv", "txt", "parquet", "pq", "xlsx", "json", "jsonl", "ndjson"])
 with right:
     demo = st.selectbox("…or use a demo dataset", ["(none)", *demos], help="Demo data have a known true effect "
                         "(see assets/DEMO_DATA.md), so you can check that the methods recover it.")

@@ -1,0 +1,103 @@
+"""The `cqox` command through a subprocess, as other tools call it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cqox_core as cq
+from conftest import simulate_confounded
+
+CQOX = [sys.executable, "-m", "cqox_core.cli"]
+
+
+def cqox(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CQOX, *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def csv_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "campaign.csv"
+    simulate_confounded(n=600, seed=2).to_csv(path, index=False)
+    return path
+
+
+def test_methods_json_lists_the_registry():
+    out = cqox("methods", "--json")
+    assert out.returncode == 0, out.stderr
+    ids = {m["id"] for m in json.loads(out.stdout)}
+    assert {"regression_adjustment", "psm", "ipw", "aipw", "stratification", "g_computation", "bootstrap"} <= ids
+
+
+def test_estimate_json_matches_python_api(csv_file):
+    out = cqox("estimate", "ipw", str(csv_file), "--outcome", "outcome", "--treatment", "treated",
+               "--covariates", "x1,x2,region", "--param", "trim=0.02", "--seed", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    api = cq.estimate("ipw", cq.load(csv_file), outcome="outcome", treatment="treated",
+                      covariates=["x1", "x2", "region"], trim=0.02, seed=3).to_dict()
+    assert payload == api
+    assert payload["roles"]["covariates"] == ["x1", "x2", "region"]
+    assert {g["name"] for g in payload["gates"]} >= {"balance", "overlap"}
+
+
+def test_estimate_fills_roles_by_auto_mapping(csv_file):
+    out = cqox("estimate", "regression_adjustment", str(csv_file), "--json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["roles"]["outcome"] == "outcome" and payload["roles"]["treatment"] == "treated"
+    assert any("auto mapping" in w for w in payload["warnings"])
+
+
+def test_effects_out_writes_a_tidy_csv(csv_file, tmp_path):
+    target = tmp_path / "effects.csv"
+    out = cqox("estimate", "regression_adjustment", str(csv_file), "--outcome", "outcome", "--treatment",
+               "treated", "--covariates", "x1,x2", "--effects-out", str(target))
+    assert out.returncode == 0, out.stderr
+    assert target.read_text().splitlines()[0].startswith("method,estimand,label,estimate")
+    assert "regression_adjustment ATE" in out.stdout
+
+
+def test_map_json_shape(csv_file):
+    out = cqox("map", str(csv_file), "--json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert {"roles", "confidence", "reasons", "excluded", "domain"} <= set(payload)
+    assert payload["roles"]["treatment"] == "treated"
+    assert payload["domain"]["name"] in {"healthcare", "finance", "marketing", "education", "policy",
+                                         "manufacturing", "other"}
+
+
+def test_analyze_json_has_results_cas_and_decision(csv_file):
+    out = cqox("analyze", str(csv_file), "--outcome", "outcome", "--treatment", "treated", "--json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert {"regression_adjustment", "ipw", "aipw"} <= set(payload["results"])
+    assert payload["decision"]["label"] in ("GO", "CANARY", "HOLD")
+    assert set(payload["cas"][payload["headline"]]) >= {"validity", "precision", "robustness", "overall"}
+
+
+@pytest.mark.parametrize("args,code", [
+    (("estimate", "ipw", "{missing}"), "E-DATA-001"),
+    (("estimate", "no_such_method", "{csv}"), "E-METHOD-001"),
+    (("estimate", "ipw", "{csv}", "--outcome", "nope", "--treatment", "treated", "--covariates", "x1"),
+     "E-ROLE-002"),
+    (("estimate", "ipw", "{csv}", "--param", "novalue"), "E-METHOD-002"),
+    (("estimate", "ipw", "{csv}", "--alpha", "3"), "E-METHOD-004"),
+    (("estimate",), "E-CLI-001"),
+    (("map", "{empty}"), "E-DATA-006"),
+])
+def test_typed_errors_exit_2_without_traceback(args, code, csv_file, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    filled = [a.format(csv=csv_file, missing=tmp_path / "nope.csv", empty=empty) for a in args]
+    out = cqox(*filled, "--json")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stdout + out.stderr
+    err = json.loads(out.stdout)["error"]
+    assert err["code"] == code and err["message"] and err["hint"]
+    plain = cqox(*filled)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr and code in plain.stderr
