@@ -372,6 +372,10 @@ def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles,
 # Assembly
 # --------------------------------------------------------------------------
 
+#: Designs with one treated series, whose outcome SD mixes trend and noise.
+SINGLE_SERIES_METHODS = frozenset({"its", "synthetic_control"})
+
+
 def treatment_is_binary(result: EffectResult, dataset: Dataset, roles: Roles) -> bool:
     kind = result.diagnostics.get("treatment_kind")
     if kind is not None:
@@ -383,6 +387,9 @@ def treatment_is_binary(result: EffectResult, dataset: Dataset, roles: Roles) ->
 
 def e_value_skip_reason(result: EffectResult, dataset: Dataset, roles: Roles) -> str | None:
     """Why the E-value does not apply to this result, or None when it does."""
+    if result.method in SINGLE_SERIES_METHODS:
+        return ("The E-value compares treated and untreated units with a common outcome spread; a single "
+                "treated series (interrupted time series, synthetic control) has no such spread to convert.")
     if (result.estimand or "").lower() not in AVERAGE_EFFECT_ESTIMANDS:
         return (f"The E-value is defined here for an average effect of a binary treatment (ATE, ATT, ATC); "
                 f"this result's estimand is {str(result.estimand).upper()}.")
