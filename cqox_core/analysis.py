@@ -20,8 +20,23 @@ from .selection import Choice, select
 
 #: Methods that wrap others or need extra parameters are not run by default.
 NOT_IN_BATTERY = frozenset({"bootstrap", "sensitivity"})
-#: Which runnable method gives the headline number: doubly robust first.
+#: Which runnable method gives the headline number: the design the roles point to first
+#: (a threshold, an instrument, a panel), then doubly robust before single-model methods.
 HEADLINE_ORDER = ("aipw", "ipw", "psm", "regression_adjustment", "g_computation", "stratification")
+DESIGN_ORDER = {"rd": ("rd",), "iv": ("iv",), "panel": ("staggered_did", "did", "synthetic_control",
+                                                       "panel_matching", "event_study"), "series": ("its",)}
+
+
+def headline_order(roles: Roles) -> tuple[str, ...]:
+    if roles.running and roles.cutoff is not None:
+        return DESIGN_ORDER["rd"] + HEADLINE_ORDER
+    if roles.instrument:
+        return DESIGN_ORDER["iv"] + HEADLINE_ORDER
+    if roles.unit and roles.time:
+        return DESIGN_ORDER["panel"] + HEADLINE_ORDER
+    if roles.time:
+        return DESIGN_ORDER["series"] + HEADLINE_ORDER
+    return HEADLINE_ORDER
 
 Progress = Callable[[str, int, int, str], None]
 
@@ -104,7 +119,7 @@ def assemble(dataset: Dataset, mapping: dict[str, Any], domain: dict[str, Any], 
     methods itself, one cached call each, then calls this)."""
     all_results = list(results.values())
     cas = {m: score(r, others=all_results, elapsed_seconds=elapsed.get(m)) for m, r in results.items()}
-    headline = next((m for m in HEADLINE_ORDER if m in results), next(iter(results), None))
+    headline = next((m for m in headline_order(roles) if m in results), next(iter(results), None))
     decision = None
     if headline:
         decision = decide(results[headline], cas=cas[headline], others=all_results,

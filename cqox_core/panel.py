@@ -74,11 +74,11 @@ def prepare_panel(data: Dataset, roles: Roles, *, need_treatment: bool = True) -
                             f"{bad.iloc[0]!r}.", "Code treated unit-periods as 1 and the others as 0.",
                             code="E-ROLE-014")
         cols["d"] = d
-    frame = pd.DataFrame(cols)
     for c in roles.covariates:
-        frame[c] = src[c]
+        cols[c] = src[c]
     if roles.cohort:
-        frame["cohort"] = pd.to_numeric(src[roles.cohort], errors="coerce")
+        cols["cohort"] = pd.to_numeric(src[roles.cohort], errors="coerce")
+    frame = pd.DataFrame(cols)  # built at once: adding columns one by one fragments the frame
     complete = frame.notna().all(axis=1)
     n_dropped = int((~complete).sum())
     frame = frame.loc[complete].sort_values(["unit", "time"]).reset_index(drop=True)
