@@ -14,7 +14,7 @@ from app_lib.access import PAGES, allowed
 
 st.set_page_config(page_title="CQOx", page_icon=":material/insights:", layout="wide")
 
-ICONS = {"upload": ":material/upload:", "mapping": ":material/table:", "domain": ":material/category:",
+ICONS = {"home": ":material/home:", "upload": ":material/upload:", "mapping": ":material/table:", "domain": ":material/category:",
          "estimators": ":material/play_arrow:", "results": ":material/bar_chart:", "gates": ":material/verified:",
          "visuals": ":material/monitoring:", "report": ":material/description:", "saved": ":material/bookmark:",
          "admin": ":material/admin_panel_settings:"}
@@ -31,10 +31,11 @@ def page(key: str) -> st.Page:
     # anyway), so a deep link survives the login; afterwards pages the role may not open are hidden
     visible = allowed(key, role) if user else True
     return st.Page(f"app_pages/{key}.py", title=title, url_path=path, icon=ICONS[key],
-                   default=(key == "upload"), visibility="visible" if visible else "hidden")
+                   default=(key == "home"), visibility="visible" if visible else "hidden")
 
 
 sections = {
+    "": [page("home")],
     "Analysis": [page(k) for k in ("upload", "mapping", "domain", "estimators", "results", "gates", "visuals",
                                    "report")],
     "Workspace": [page("saved"), page("admin")],

@@ -8,6 +8,7 @@ EVERYONE = ("admin", "analyst", "viewer")
 
 #: page key -> (title, url path, roles allowed)
 PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "home": ("Home", "home", EVERYONE),
     "upload": ("Upload", "upload", ANALYST),
     "mapping": ("Mapping", "mapping", ANALYST),
     "domain": ("Domain", "domain", ANALYST),

@@ -50,8 +50,8 @@ def sentence(result: Mapping[str, Any]) -> str:
     if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and math.isfinite(lo) and math.isfinite(hi):
         clear = lo > 0 or hi < 0
         text += (f" ({level}% interval {_num(lo)} to {_num(hi)}; "
-                 + ("the interval excludes no effect)." if clear else "the interval includes no effect, so the "
-                    "data cannot rule out zero)."))
+                 + ("the interval rules out no effect)" if clear else "the interval includes no effect, so the "
+                    "data cannot rule out zero)"))
     return text + "."
 
 
