@@ -24,7 +24,8 @@ run: $(STAMP)
 # One BLAS thread per pytest worker: two workers on two cores beat threads
 # fighting over them.
 test: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
+	bash scripts/install_browser.sh
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_observational.py

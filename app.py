@@ -47,7 +47,12 @@ if not logged_in:
     st.caption("CQOx — did it cause the change, by how much, and can you trust it? Log in to continue.")
     st.stop()
 if not user:
-    st.rerun()  # logged in during this run: rebuild the navigation for the user's role
+    # logged in during this run: rebuild the navigation for the user's role. The rerun can drop this
+    # run's cookie component before the browser writes it, so the next run writes the cookie again.
+    st.session_state["cqox_write_cookie"] = True
+    st.rerun()
+if st.session_state.pop("cqox_write_cookie", False):
+    st.session_state["cqox_authenticator"].cookie_controller.set_cookie()
 user = logged_in
 role = st.session_state.get("cqox_role")
 

@@ -38,7 +38,7 @@ def gate_table(gates: list[Mapping[str, Any]]) -> None:
 def figure(spec: VisualSpec, key: str) -> None:
     """A Plotly chart, its plain-language caption and downloads of what is on screen."""
     fig = render(spec)
-    st.plotly_chart(fig, use_container_width=True, key=f"chart-{key}")
+    st.plotly_chart(fig, width="stretch", key=f"chart-{key}")
     st.caption(spec.caption)
     cols = st.columns(3)
     cols[0].download_button("Figure (HTML)", fig.to_html(include_plotlyjs=True), file_name=f"{spec.name}.html",

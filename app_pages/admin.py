@@ -15,7 +15,7 @@ users = auth.users()
 store = auth.store()
 
 st.subheader("Users")
-st.dataframe(pd.DataFrame(users.list()), hide_index=True, use_container_width=True)
+st.dataframe(pd.DataFrame(users.list()), hide_index=True, width="stretch")
 with st.form("add-user", clear_on_submit=True):
     st.markdown("**Add a user**")
     c = st.columns(3)
@@ -50,7 +50,7 @@ st.subheader("Audit log")
 log = store.audit_log(limit=2000)
 st.caption("Append-only: every login, failed login, logout, upload, run, export, share and user change.")
 frame = pd.DataFrame([{**row, "detail": str(row["detail"])} for row in log])
-st.dataframe(frame, hide_index=True, use_container_width=True)
+st.dataframe(frame, hide_index=True, width="stretch")
 if not frame.empty:
     from cqox_core.export import neutralise_formulas
     st.download_button("Audit log (CSV)", neutralise_formulas(frame).to_csv(index=False), file_name="audit.csv")

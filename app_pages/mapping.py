@@ -95,11 +95,11 @@ for col in columns:
                  "confidence": None if changed or not main else mapping["confidence"].get(main),
                  "why": ("set by you" if changed else mapping["reasons"].get(main, "")) if main else
                  mapping["excluded"].get(col, "not used")})
-st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True,
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0, max_value=1,
                                                                           format="%.2f")})
 if mapping["excluded"]:
     with st.expander(f"{len(mapping['excluded'])} columns kept out of the covariates on purpose"):
         st.dataframe(pd.DataFrame({"column": list(mapping["excluded"]), "why": list(mapping["excluded"].values())}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
 st.page_link("app_pages/domain.py", label="Next: domain", icon=":material/arrow_forward:")

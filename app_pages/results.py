@@ -20,7 +20,7 @@ if head:
     st.markdown(f"**Headline ({head}):** {sentence(results[head])}")
 
 table = results_frame(analysis)
-st.dataframe(table, hide_index=True, use_container_width=True,
+st.dataframe(table, hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.4g") for c in
                             ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")})
 

@@ -32,7 +32,7 @@ if analysis_id:
     if a.get("decision") and head:
         show(a["decision"], head)
         st.markdown(f"**Headline:** {sentence(a['results'][head])}")
-    st.dataframe(results_frame(a), hide_index=True, use_container_width=True)
+    st.dataframe(results_frame(a), hide_index=True, width="stretch")
     for method, r in a["results"].items():
         with st.expander(f"Gates — {method}"):
             gate_table(r["gates"])

@@ -63,7 +63,7 @@ st.success(f"Read **{ds.source}**: {ds.n_rows:,} rows × {ds.n_cols} columns "
 for w in ds.meta.get("warnings", []):
     st.warning(w)
 st.subheader("Preview")
-st.dataframe(ds.frame.head(100), use_container_width=True)
+st.dataframe(ds.frame.head(100), width="stretch")
 st.subheader("Columns")
 frame = ds.frame
 profile = pd.DataFrame({
@@ -72,6 +72,6 @@ profile = pd.DataFrame({
     "distinct values": [int(frame[c].nunique()) for c in frame.columns],
     "missing": [f"{frame[c].isna().mean():.1%}" for c in frame.columns],
 })
-st.dataframe(profile, hide_index=True, use_container_width=True)
+st.dataframe(profile, hide_index=True, width="stretch")
 st.caption(f"sha256 {ds.sha256}")
 st.page_link("app_pages/mapping.py", label="Next: check the column roles", icon=":material/arrow_forward:")
