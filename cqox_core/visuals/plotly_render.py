@@ -69,7 +69,20 @@ def _coef(spec: VisualSpec) -> go.Figure:
     return fig
 
 
-RENDERERS = {"forest": _forest, "love": _love, "overlap": _histogram, "weights": _histogram, "radar": _radar,
+def _lines(spec: VisualSpec) -> go.Figure:
+    styles = {"solid": dict(mode="lines", line=dict(color=NEUTRAL, width=2.5)),
+              "dash": dict(mode="lines", line=dict(color=TREATED, width=2.5, dash="dash")),
+              "markers": dict(mode="markers", marker=dict(color=CONTROL, size=7)),
+              "faint": dict(mode="lines", line=dict(color="rgba(120,120,120,0.35)", width=1), showlegend=False)}
+    fig = go.Figure([go.Scatter(x=tr["x"], y=tr["y"], name=tr["name"], **styles.get(tr["style"], {}))
+                     for tr in spec.data["traces"]])
+    vline = spec.data.get("vline")
+    if isinstance(vline, (int, float)):
+        fig.add_vline(x=vline, line_dash="dot", line_color="grey")
+    return fig
+
+
+RENDERERS = {"lines": _lines, "forest": _forest, "love": _love, "overlap": _histogram, "weights": _histogram, "radar": _radar,
              "coef": _coef}
 
 

@@ -113,8 +113,13 @@ def cas_radar(cas: Mapping[str, Any], method: str = "") -> VisualSpec | None:
 
 
 def by_plot(result: Mapping[str, Any]) -> VisualSpec | None:
-    """Sub-estimates (event time, cohorts, dose points) as a coefficient plot."""
+    """Sub-estimates (event time, cohorts, dose points) as a coefficient plot.
+
+    Callaway-Sant'Anna results carry both ATT(g,t) cells and event-time
+    aggregates; the plot shows the event-time path (labels "e=...")."""
     by = [b for b in result.get("by", []) if _finite(b.get("estimate"))]
+    if any(str(b["label"]).startswith("e=") for b in by):
+        by = [b for b in by if str(b["label"]).startswith("e=")]
     if len(by) < 2:
         return None
     data = {"label": [b["label"] for b in by], "estimate": [b["estimate"] for b in by],
@@ -125,6 +130,74 @@ def by_plot(result: Mapping[str, Any]) -> VisualSpec | None:
                       "interval; points before treatment should sit near zero.")
 
 
+def _first_post(times: list, flags: list) -> Any:
+    return next((t for t, f in zip(times, flags) if f), None)
+
+
+def series_plot(result: Mapping[str, Any]) -> VisualSpec | None:
+    """Observed path against its counterfactual: ITS (fitted and extended pre-trend) and
+    synthetic control (treated unit and its synthetic twin)."""
+    series = result.get("diagnostics", {}).get("series")
+    if not series or "time" not in series:
+        return None
+    t = series["time"]
+    if "synthetic" in series:
+        traces = [{"name": "treated unit", "x": t, "y": series["treated"], "style": "solid"},
+                  {"name": "synthetic control", "x": t, "y": series["synthetic"], "style": "dash"}]
+        cut = _first_post(t, series.get("post", []))
+        caption = ("The treated unit (solid) and its synthetic control (dashed), a weighted mix of untreated "
+                   "units that tracks it before treatment; the gap after the vertical line is the estimated "
+                   "effect.")
+    else:
+        traces = [{"name": "observed", "x": t, "y": series["observed"], "style": "markers"},
+                  {"name": "fitted", "x": t, "y": series["fitted"], "style": "solid"},
+                  {"name": "counterfactual (pre-trend continued)", "x": t, "y": series["counterfactual"],
+                   "style": "dash"}]
+        cut = _first_post(t, series.get("treated", []))
+        caption = ("Observed values, the segmented-regression fit, and the pre-intervention trend continued "
+                   "(dashed): the distance between the fit and the dashed line after the intervention is the "
+                   "estimated effect.")
+    return VisualSpec("lines", f"series_{result.get('method', '')}", f"Observed vs counterfactual "
+                      f"({result.get('method')})", {"traces": traces, "vline": cut}, {"x": "time", "y": "outcome"},
+                      caption)
+
+
+def placebo_plot(result: Mapping[str, Any]) -> VisualSpec | None:
+    d = result.get("diagnostics", {})
+    placebo, series = d.get("placebo_gaps"), d.get("series")
+    if not placebo or not series or "gap" not in series:
+        return None
+    t = placebo["time"]
+    traces = [{"name": f"placebo {u}", "x": t, "y": g, "style": "faint"} for u, g in placebo["gaps"].items()]
+    traces.append({"name": "treated unit", "x": series["time"], "y": series["gap"], "style": "solid"})
+    p = d.get("placebo_p")
+    return VisualSpec("lines", f"placebo_{result.get('method', '')}", "Gap of the treated unit vs placebo units",
+                      {"traces": traces, "vline": _first_post(series["time"], series.get("post", []))},
+                      {"x": "time", "y": "gap (unit minus its synthetic control)"},
+                      "Grey lines pretend each untreated unit was treated. If the treated unit's gap (dark) stands "
+                      "out after treatment, the effect is unlikely to be noise"
+                      + (f" (placebo p = {p:.2f})." if _finite(p) else "."))
+
+
+def rd_plot(result: Mapping[str, Any]) -> VisualSpec | None:
+    d = result.get("diagnostics", {}).get("rd_plot")
+    if not d or not d.get("bins"):
+        return None
+    traces = []
+    for side in ("left", "right"):
+        bins = [b for b in d["bins"] if b.get("side") == side]
+        traces.append({"name": f"binned means ({side})", "x": [b["x"] for b in bins],
+                       "y": [b["y"] for b in bins], "style": "markers"})
+        fit = d.get(f"fit_{side}") or []
+        traces.append({"name": f"local fit ({side})", "x": [p[0] for p in fit], "y": [p[1] for p in fit],
+                       "style": "solid"})
+    cutoff = result.get("roles", {}).get("cutoff")
+    return VisualSpec("lines", f"rd_{result.get('method', '')}", "Regression discontinuity", {"traces": traces,
+                      "vline": cutoff}, {"x": "running variable", "y": "outcome"},
+                      "Dots are average outcomes in bins of the running variable; lines are the local fits on "
+                      "each side. The jump at the cutoff (vertical line) is the estimated effect.")
+
+
 def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
     """Every figure the analysis supports, headline method's diagnostics first."""
     results = analysis.get("results", {})
@@ -133,7 +206,8 @@ def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
     order = ([head] if head in results else []) + [m for m in results if m != head]
     for m in order:
         r = results[m]
-        specs += [balance_plot(r), overlap_plot(r), weight_plot(r), by_plot(r)]
+        specs += [balance_plot(r), overlap_plot(r), weight_plot(r), by_plot(r), series_plot(r), placebo_plot(r),
+                  rd_plot(r)]
     if head and head in analysis.get("cas", {}):
         specs.append(cas_radar(analysis["cas"][head], head))
     seen: set[str] = set()
