@@ -101,3 +101,20 @@ def test_typed_errors_exit_2_without_traceback(args, code, csv_file, tmp_path):
     assert err["code"] == code and err["message"] and err["hint"]
     plain = cqox(*filled)
     assert plain.returncode == 2 and "Traceback" not in plain.stderr and code in plain.stderr
+
+
+def test_users_add_list_set_role_remove(tmp_path):
+    env = {**__import__("os").environ, "CQOX_DATA_DIR": str(tmp_path / "data")}
+    run = lambda *a, stdin=None: subprocess.run([*CQOX, "users", *a], input=stdin, capture_output=True, text=True,
+                                                env=env, timeout=120)
+    assert run("add", "dana", "--role", "viewer", "--password-stdin", stdin="long-enough-pw\n").returncode == 0
+    assert json.loads(run("list", "--json").stdout) == [{"username": "dana", "name": "dana", "role": "viewer"}]
+    assert run("set-role", "dana", "analyst").returncode == 0
+    assert json.loads(run("list", "--json").stdout)[0]["role"] == "analyst"
+    short = run("add", "eve", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "E-USER-002" in short.stderr and "Traceback" not in short.stderr
+    assert run("remove", "dana").returncode == 0
+    assert json.loads(run("list", "--json").stdout) == []
+    import stat
+    mode = (tmp_path / "data" / "users.json").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
