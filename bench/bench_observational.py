@@ -16,27 +16,17 @@ See bench/README.md for what is measured and how.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import gc
-import json
-import math
-import os
-import platform
-import resource
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402  (bench/ is not a package; the worker runs this file as a script)
+from harness import RESULTS, ROOT, fmt_estimate, fmt_memory, fmt_seconds, progress, size_label  # noqa: E402
 
 ALL_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
@@ -61,6 +51,9 @@ METHODS: dict[str, str] = {
     "g_computation": "ate",
     "bootstrap": "ate",
 }
+
+#: Versions printed in the report header.
+PACKAGES = ("cqox", "numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "econml")
 
 PEER_LABELS: dict[str, str] = {
     "regression_adjustment": "statsmodels OLS HC3 (Lin)",
@@ -262,27 +255,8 @@ def run_cqox(df: pd.DataFrame, spec: dict[str, Any]) -> tuple[float, float | Non
 
 # --------------------------------------------------------------------------- worker
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def reset_peak_rss() -> bool:
-    """Lower the kernel's peak-RSS mark to the current RSS (Linux >= 4.0).
-
-    Without this, a transient peak from simulating the data or the warm-up
-    would hide any call that uses less memory than that peak.
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """One cell: simulate, warm up, reset the peak mark, time the call, measure."""
+    """One cell: warm up, simulate, then time the call alone (harness.timed_call)."""
     sys.path.insert(0, str(ROOT))
     call = run_cqox if spec["side"] == "cqox" else (lambda df, s: PEERS[s["method"]](df, s["seed"]))
     if spec["side"] == "cqox":
@@ -292,60 +266,10 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["warmup"]:
         call(simulate(WARMUP_ROWS, spec["seed"] + 1), spec)
     df = simulate(spec["n"], spec["seed"])
-    gc.collect()
-    lifetime_peak_before = peak_rss_mb()
-    peak_was_reset = reset_peak_rss()
-    baseline = peak_rss_mb()
-    start = time.perf_counter()
-    estimate, std_error = call(df, spec)
-    seconds = time.perf_counter() - start
-    peak = peak_rss_mb()
-    return {"status": "ok", "seconds": seconds, "estimate": estimate, "std_error": std_error,
-            "peak_mb": peak, "peak_delta_mb": peak - baseline, "baseline_mb": baseline,
-            "peak_reset": peak_was_reset, "lifetime_peak_before_mb": lifetime_peak_before}
-
-
-def worker_main(spec_json: str) -> int:
-    spec = json.loads(spec_json)
-    try:
-        outcome = worker(spec)
-    except Exception as exc:  # a failing method is a result of the benchmark, not a crash of it
-        outcome = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
-    Path(spec["out"]).write_text(json.dumps(outcome))
-    return 0
+    return harness.timed_call(lambda: call(df, spec))
 
 
 # --------------------------------------------------------------------------- driver
-
-def run_cell(spec: dict[str, Any], timeout: float, scratch: Path) -> dict[str, Any]:
-    """Run one worker process; kill its whole process group on timeout."""
-    out = scratch / f"{spec['side']}-{spec['method']}-{spec['n']}.json"
-    spec = {**spec, "out": str(out)}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        _, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return {"status": "timeout"}
-    if out.exists():
-        return json.loads(out.read_text())
-    tail = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit code {proc.returncode}"
-    return {"status": "error", "error": f"worker died: {tail}"}
-
-
-def best_of(spec: dict[str, Any], repeat: int, timeout: float, scratch: Path) -> dict[str, Any]:
-    """The fastest of ``repeat`` fresh workers (the minimum is the least noisy time on a busy machine)."""
-    runs: list[dict[str, Any]] = []
-    for _ in range(repeat):
-        runs.append(run_cell(spec, timeout, scratch))
-        if runs[-1]["status"] != "ok":
-            return runs[-1]
-    best = min(runs, key=lambda r: r["seconds"])
-    return {**best, "repeats": repeat, "all_seconds": [r["seconds"] for r in runs]}
-
 
 def registered_methods() -> tuple[dict[str, dict[str, Any]], str | None]:
     """{method id: registered defaults} for the seven, or an import error message."""
@@ -357,28 +281,6 @@ def registered_methods() -> tuple[dict[str, dict[str, Any]], str | None]:
     except Exception as exc:  # a half-written estimator module must not stop the peers
         return {}, f"{type(exc).__name__}: {exc}"
     return {m: specs[m] for m in METHODS if m in specs}, None
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().upper().replace("_", "")
-    scale = {"K": 1_000, "M": 1_000_000}.get(text[-1:], 1)
-    return int(float(text[:-1] if scale > 1 else text) * scale)
-
-
-def size_label(n: int) -> str:
-    if n >= 1_000_000 and n % 1_000_000 == 0:
-        return f"{n // 1_000_000}M"
-    return f"{n // 1_000}K" if n >= 1_000 and n % 1_000 == 0 else str(n)
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def describe(cell: dict[str, Any]) -> str:
-    if cell["status"] == "ok":
-        return f"{cell['seconds']:.3g} s, +{cell['peak_delta_mb']:.0f} MB, estimate {cell['estimate']:.4f}"
-    return cell["status"] + (f" ({cell['error']})" if "error" in cell else "")
 
 
 def run_all(args: argparse.Namespace, sizes: list[int]) -> tuple[list[dict[str, Any]], str | None]:
@@ -403,99 +305,25 @@ def run_all(args: argparse.Namespace, sizes: list[int]) -> tuple[list[dict[str, 
                         continue
                     spec = {**base, "side": side, "method": method, "n": n, "estimand": METHODS[method],
                             "params": matched_params(method, registered.get(method, {}))}
-                    row[side] = best_of(spec, args.repeat, args.timeout, Path(tmp))
+                    row[side] = harness.best_of(__file__, spec, args.repeat, args.timeout, Path(tmp))
                     row[side]["params"] = spec["params"] if side == "cqox" else {}
                     if row[side]["status"] == "timeout":
                         timed_out.add((side, method))
-                    progress(f"  {method:<22} {size_label(n):>4} {side:<4} {describe(row[side])}")
+                    progress(f"  {method:<22} {size_label(n):>4} {side:<4} {harness.describe(row[side])}")
                 rows.append(row)
     return rows, registry_error
 
 
 # --------------------------------------------------------------------------- report
 
-def package_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_revision() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" (with uncommitted changes)" if dirty else "")
-
-
-def blas_summary() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown"
-    pools = {(p["internal_api"], p.get("num_threads")) for p in threadpool_info()}
-    return ", ".join(f"{api} ({threads} threads)" for api, threads in sorted(pools, key=str))
-
-
-def machine_info() -> list[str]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    env = {k: os.environ.get(k, "(unset)") for k in
-           ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    versions = ", ".join(f"{p} {package_version(p)}" for p in
-                         ("cqox", "numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "econml"))
-    return [
-        f"- Date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- Machine: {cpu_model()}; {os.cpu_count()} cores ({usable} usable by this process); "
-        f"{platform.system()} {platform.release()}",
-        f"- Python {platform.python_version()}; {versions}",
-        f"- BLAS / OpenMP: {blas_summary()}",
-        "- Environment (left as found): " + ", ".join(f"{k}={v}" for k, v in env.items()),
-        f"- CQOx commit: {git_revision()}",
-    ]
-
-
-def fmt_seconds(cell: dict[str, Any]) -> str:
-    return f"{cell['seconds']:.3g}" if cell["status"] == "ok" else cell["status"]
-
-
-def fmt_memory(cell: dict[str, Any]) -> str:
-    return f"+{cell['peak_delta_mb']:.0f} / {cell['peak_mb']:.0f}" if cell["status"] == "ok" else ""
-
-
-def fmt_estimate(cell: dict[str, Any]) -> str:
-    if cell["status"] != "ok":
-        return ""
-    se = cell.get("std_error")
-    return f"{cell['estimate']:.4f}" + (f" ({se:.4f})" if se is not None and math.isfinite(se) else "")
-
-
 def table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| method | rows | cqox s | cqox peak MB | peer | peer s | peer peak MB | cqox / peer time "
-             "| estimate cqox (SE) | estimate peer (SE) | difference |",
-             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
-    for row in rows:
-        cq, peer = row["cqox"], row["peer"]
-        both = cq["status"] == "ok" and peer["status"] == "ok"
-        ratio = f"{cq['seconds'] / peer['seconds']:.2f}x" if both and peer["seconds"] > 0 else ""
-        diff = f"{cq['estimate'] - peer['estimate']:+.2e}" if both else ""
-        lines.append(f"| {row['method']} | {size_label(row['n'])} | {fmt_seconds(cq)} | {fmt_memory(cq)} "
-                     f"| {PEER_LABELS[row['method']]} | {fmt_seconds(peer)} | {fmt_memory(peer)} | {ratio} "
-                     f"| {fmt_estimate(cq)} | {fmt_estimate(peer)} | {diff} |")
-    return lines
+    header = ("method", "rows", "cqox s", "cqox peak MB", "peer", "peer s", "peer peak MB", "cqox / peer time",
+              "estimate cqox (SE)", "estimate peer (SE)", "difference")
+    cells = [(row["method"], size_label(row["n"]), fmt_seconds(row["cqox"]), fmt_memory(row["cqox"]),
+              PEER_LABELS[row["method"]], fmt_seconds(row["peer"]), fmt_memory(row["peer"]),
+              harness.fmt_ratio(row["cqox"], row["peer"]), fmt_estimate(row["cqox"]), fmt_estimate(row["peer"]),
+              harness.fmt_difference(row["cqox"], row["peer"])) for row in rows]
+    return harness.markdown_table(header, "lrrrlrrrrrr", cells)
 
 
 def totals(rows: list[dict[str, Any]], sizes: list[int], methods: list[str]) -> list[str]:
@@ -541,7 +369,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, sizes: list[int
                                                      for r in rows)]
     lines = ["# CQOx selection-on-observables benchmark", "",
              "Benchmark, not a test: timings on a shared machine are noisy; nothing here fails CI.", "",
-             *machine_info(), "",
+             *harness.machine_info(PACKAGES), "",
              f"Data: {len(NUMERIC)} numeric and {len(BINARY)} binary covariates, logistic treatment, linear "
              f"outcome, true effect {TRUE_EFFECT} (ATE = ATT); seed {args.seed}. "
              f"Command: `{' '.join(['bench/bench_observational.py', *sys.argv[1:]])}`.", "",
@@ -594,21 +422,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--worker"]:
-        return worker_main(argv[1])
+        return harness.worker_main(argv[1], worker)
     args = parse_args(argv)
-    sizes = sorted({parse_size(s) for s in args.sizes.split(",")}) if args.sizes else \
+    sizes = sorted({harness.parse_size(s) for s in args.sizes.split(",")}) if args.sizes else \
         list(QUICK_SIZES if args.quick else ALL_SIZES)
     progress(f"Benchmarking {len(args.methods)} methods at {', '.join(map(size_label, sizes))} rows "
              f"(timeout {args.timeout:.0f} s per cell) ...")
     rows, registry_error = run_all(args, sizes)
-    text = report(rows, args, sizes, registry_error)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps({"sizes": sizes, "seed": args.seed, "rows": rows},
-                                                         indent=1, default=str))
-    progress(f"Written {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} "
-             f"and its .json beside it.")
+    harness.write_outputs(args.out, report(rows, args, sizes, registry_error),
+                          {"sizes": sizes, "seed": args.seed, "rows": rows})
     return 0
 
 

@@ -173,3 +173,17 @@ def test_treatment_switching_back_and_constant_treatment():
     with pytest.raises(RoleError) as info:
         run(frame.assign(policy=1))
     assert info.value.code == "E-ROLE-003"
+
+
+def test_ljung_box_matches_statsmodels():
+    """Reference: statsmodels acorr_ljungbox (same statistic, computed by full correlation); tolerance 1e-10."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    from cqox_core.estimators.its import ljung_box
+
+    e = np.random.default_rng(0).normal(size=500)
+    e[1:] += 0.3 * e[:-1]
+    ref = acorr_ljungbox(e, lags=[10])
+    stat, p = ljung_box(e, 10)
+    assert stat == pytest.approx(float(ref["lb_stat"].iloc[0]), rel=1e-10)
+    assert p == pytest.approx(float(ref["lb_pvalue"].iloc[0]), rel=1e-8)
