@@ -43,11 +43,16 @@ def require_dataset() -> Dataset:
 
 
 def require_roles() -> cq.Roles:
+    """The roles in use; the automatic mapping when the user has not visited Mapping yet."""
     r = roles()
     if r is None:
-        st.info("Check the column roles first.")
-        st.page_link("app_pages/mapping.py", label="Go to Mapping", icon=":material/table:")
-        st.stop()
+        from . import compute
+
+        ds = require_dataset()
+        info = compute.infer(ds.sha256, json.dumps(cq.Roles().to_dict()), _dataset=ds)
+        r = cq.Roles.from_dict(info["roles"])
+        set_roles(r)
+        st.caption("Using the automatic column roles: check them on the Mapping page.")
     return r
 
 

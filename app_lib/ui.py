@@ -41,8 +41,10 @@ def figure(spec: VisualSpec, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=f"chart-{key}")
     st.caption(spec.caption)
     cols = st.columns(3)
-    cols[0].download_button("Figure (HTML)", fig.to_html(include_plotlyjs=True), file_name=f"{spec.name}.html",
-                            mime="text/html", key=f"html-{key}")
+    # built only when clicked: a self-contained figure carries all of plotly.js (megabytes), and
+    # building it on every rerun would make each page switch slow
+    cols[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs=True),
+                            file_name=f"{spec.name}.html", mime="text/html", key=f"html-{key}")
     data = pd.DataFrame({k: v for k, v in spec.data.items() if isinstance(v, list)}) \
         if _same_length(spec.data) else None
     if data is not None:

@@ -53,9 +53,7 @@ def _audit(kind: str) -> None:
 
 
 c = st.columns(3)
-with st.spinner("Building the report…"):
-    report_html = _report(digest, final)
-c[0].download_button("HTML report", report_html, file_name="cqox_report.html", mime="text/html",
+c[0].download_button("HTML report", lambda: _report(digest, final), file_name="cqox_report.html", mime="text/html",
                      on_click=_audit, args=("html",), key="dl-html")
 c[1].download_button("Results (CSV)", results_csv(final), file_name="cqox_results.csv", mime="text/csv",
                      on_click=_audit, args=("csv",), key="dl-csv")

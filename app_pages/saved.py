@@ -38,7 +38,7 @@ if analysis_id:
             gate_table(r["gates"])
     for i, spec in enumerate(figures_for_analysis(a)):
         figure(spec, f"saved-{i}-{spec.name}")
-    st.download_button("HTML report", html_report(a), file_name=f"cqox_{saved.id}.html", mime="text/html")
+    st.download_button("HTML report", lambda: html_report(a), file_name=f"cqox_{saved.id}.html", mime="text/html")
     st.stop()
 
 st.title("Saved analyses")
