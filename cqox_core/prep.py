@@ -6,6 +6,7 @@ and their messages are the same everywhere.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,9 @@ class Prepared:
     index: pd.Index                   # rows of the original frame used
     n_dropped: int
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    x_terms: tuple[str, ...] = ()     # the covariate each column of X comes from (dummies share one)
+    x_dropped: tuple[str, ...] = ()   # covariate terms left out (constant or collinear)
+    rows: np.ndarray | None = None    # positions in the original frame of the rows used
 
     @property
     def n(self) -> int:
@@ -81,6 +85,54 @@ def binarize_treatment(col: pd.Series, treated_value: str | None, name: str) -> 
     return (col.astype("string") == treated).astype(float).to_numpy(), note
 
 
+def covariate_columns(frame: pd.DataFrame, covariates: tuple[str, ...]
+                      ) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """Numeric covariates as they are, categorical ones one-hot (first level dropped), before any
+    column is left out: the values (column-major, as pandas lays out a frame), the column names
+    and the covariate each column comes from."""
+    parts: list[np.ndarray] = []
+    names: list[str] = []
+    terms: list[str] = []
+    for col in covariates:
+        s = frame[col]
+        if is_numeric_column(s):
+            parts.append(s.to_numpy(dtype=float)[:, None])
+            names.append(str(col))
+        else:
+            if s.nunique() > 50:
+                raise RoleError(f"Covariate '{col}' is text with {s.nunique()} distinct values.",
+                                "Drop it from the covariates or recode it into fewer categories.",
+                                code="E-ROLE-011")
+            dummies = pd.get_dummies(s.astype("string"), prefix=col, drop_first=True, dtype=float)
+            parts.append(dummies.to_numpy(dtype=float))
+            names.extend(str(c) for c in dummies.columns)
+        terms.extend([col] * parts[-1].shape[1])
+    values = np.empty((len(frame), len(names)), order="F")
+    j = 0
+    for part in parts:
+        values[:, j:j + part.shape[1]] = part
+        j += part.shape[1]
+    return values, tuple(names), tuple(terms)
+
+
+def is_numeric_column(s: pd.Series) -> bool:
+    """Booleans and numbers enter a design as they are; anything else becomes dummies."""
+    return pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s)
+
+
+def varying_columns(values: np.ndarray) -> np.ndarray:
+    """Columns whose standard deviation is above 0.
+
+    A column with two different values always is. For one that holds a single value the
+    standard deviation is taken as pandas computes it, whose rounding decides (as it always has)
+    whether a value like 0.1 repeated n times counts as constant.
+    """
+    keep = values.max(axis=0, initial=-np.inf) != values.min(axis=0, initial=np.inf)
+    for j in np.flatnonzero(~keep):
+        keep[j] = bool(pd.Series(values[:, j]).std(ddof=0) > 0)
+    return keep
+
+
 def design_matrix(frame: pd.DataFrame, covariates: tuple[str, ...],
                   dropped: list[str] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Numeric covariates as they are, categorical ones one-hot (first level dropped).
@@ -88,30 +140,27 @@ def design_matrix(frame: pd.DataFrame, covariates: tuple[str, ...],
     Constant columns and exact linear combinations of earlier columns are left
     out; their names are appended to ``dropped`` when a list is given.
     """
+    X, names, _ = design_with_terms(frame, covariates, dropped)
+    return X, names
+
+
+def design_with_terms(frame: pd.DataFrame, covariates: tuple[str, ...],
+                      dropped: list[str] | None = None) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """``design_matrix`` and, per kept column, the covariate it comes from."""
     if not covariates:
-        return np.empty((len(frame), 0)), ()
-    parts: list[pd.DataFrame] = []
-    for col in covariates:
-        s = frame[col]
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            parts.append(s.astype(float).to_frame(col))
-        else:
-            if s.nunique() > 50:
-                raise RoleError(f"Covariate '{col}' is text with {s.nunique()} distinct values.",
-                                "Drop it from the covariates or recode it into fewer categories.",
-                                code="E-ROLE-011")
-            dummies = pd.get_dummies(s.astype("string"), prefix=col, drop_first=True, dtype=float)
-            parts.append(dummies)
-    X = pd.concat(parts, axis=1)
-    keep = X.std(ddof=0).to_numpy() > 0
-    if dropped is not None:
-        dropped.extend(str(c) for c in X.columns[~keep])
-    X = X.loc[:, keep]
-    values = X.to_numpy(dtype=float)
+        return np.empty((len(frame), 0)), (), ()
+    values, names, terms = covariate_columns(frame, covariates)
+    keep = varying_columns(values)
+    if not keep.all():
+        if dropped is not None:
+            dropped.extend(name for name, k in zip(names, keep) if not k)
+        values = np.asfortranarray(values[:, keep])
+        names = tuple(name for name, k in zip(names, keep) if k)
+        terms = tuple(term for term, k in zip(terms, keep) if k)
     independent = independent_columns(values)
     if dropped is not None:
-        dropped.extend(str(c) for j, c in enumerate(X.columns) if j not in set(independent))
-    return values[:, independent], tuple(str(X.columns[j]) for j in independent)
+        dropped.extend(name for j, name in enumerate(names) if j not in set(independent))
+    return values[:, independent], tuple(names[j] for j in independent), tuple(terms[j] for j in independent)
 
 
 def independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
@@ -126,7 +175,8 @@ def independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
     from scipy.linalg import qr
 
     Z = X - X.mean(axis=0)
-    Z = Z / np.where(Z.std(axis=0) > 0, Z.std(axis=0), 1.0)
+    sd = Z.std(axis=0)
+    Z = Z / np.where(sd > 0, sd, 1.0)
     # fast path: a well-conditioned correlation matrix (p x p) means full rank
     if np.linalg.cond(Z.T @ Z / Z.shape[0]) < 1e10:
         return list(range(Z.shape[1]))
@@ -161,9 +211,16 @@ def numeric_outcome(frame: pd.DataFrame, name: str) -> pd.Series:
     return s.astype(float)
 
 
+#: prepare()'s arrays per Dataset, so the method, its diagnostics and its sensitivity analysis build
+#: them once. Keyed weakly on the Dataset object (not its sha256: a method may wrap a subset of the
+#: frame under its parent's sha256), so they go when the Dataset goes. A Dataset is treated as
+#: immutable, as its sha256 already is; the cached arrays are read-only.
+_PREPARED: "weakref.WeakKeyDictionary[Dataset, dict[tuple, Prepared]]" = weakref.WeakKeyDictionary()
+
+
 def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
             binary_treatment: bool = True) -> Prepared:
-    """Validate roles on ``data`` and return complete-case arrays."""
+    """Validate roles on ``data`` and return complete-case arrays (built once per Dataset and roles)."""
     frame = data.frame
     roles.require("outcome", "treatment")
     if need_covariates:
@@ -173,6 +230,17 @@ def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
         raise RoleError("The outcome or the treatment is also listed as a covariate.",
                         "Remove it from the covariates: adjusting for it would erase the effect.",
                         code="E-ROLE-012")
+    # every role the arrays depend on; need_covariates only decides the check above
+    key = (roles.outcome, roles.treatment, roles.covariates, roles.treated_value, roles.cluster, roles.weight,
+           binary_treatment)
+    built = _PREPARED.setdefault(data, {})
+    if key not in built:
+        built[key] = complete_cases(frame, roles, binary_treatment)
+    return built[key]
+
+
+def complete_cases(frame: pd.DataFrame, roles: Roles, binary_treatment: bool) -> Prepared:
+    """The arrays of ``prepare`` (roles already checked against ``frame``)."""
     y_all = numeric_outcome(frame, roles.outcome)
     if y_all.notna().sum() == 0:
         raise RoleError(f"The outcome '{roles.outcome}' is missing in every row.",
@@ -181,9 +249,9 @@ def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
         raise RoleError(f"The treatment '{roles.treatment}' is missing in every row.",
                         "Choose a treatment column that has values.", code="E-ROLE-003")
     used = [roles.treatment, *roles.covariates] + [c for c in (roles.cluster, roles.weight) if c]
-    mask = y_all.notna() & frame[used].notna().all(axis=1)
-    sub = frame.loc[mask]
-    n_dropped = int((~mask).sum())
+    mask = complete_rows(frame, y_all, used)
+    n_dropped = int(mask.size - np.count_nonzero(mask))
+    sub = frame.loc[mask] if n_dropped else frame
     warnings: list[str] = []
     if n_dropped:
         warnings.append(f"{n_dropped} of {len(frame)} rows had missing values in the roles used and were left out "
@@ -194,9 +262,37 @@ def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
             warnings.append(note)
     else:
         t = pd.to_numeric(sub[roles.treatment], errors="coerce").to_numpy(dtype=float)
-    y = y_all.loc[mask].to_numpy(dtype=float)
-    if y.size < 2 * MIN_PER_ARM:
-        raise RoleError(f"Only {y.size} usable row(s): too few to estimate an effect.",
+    y = y_all.to_numpy(dtype=float)[mask]
+    check_arms(y.size, t, binary_treatment, roles.treatment)
+    if np.nanstd(y) == 0:
+        warnings.append(f"The outcome '{roles.outcome}' takes a single value in the rows used.")
+    dropped: list[str] = []
+    X, x_names, x_terms = design_with_terms(sub, roles.covariates, dropped)
+    if dropped:
+        warnings.append(f"Covariate term(s) {', '.join(dropped)} were left out: constant in the rows used, or an "
+                        "exact combination of other covariates (they add no information).")
+    cluster = sub[roles.cluster].to_numpy() if roles.cluster else None
+    weight = sub[roles.weight].to_numpy(dtype=float) if roles.weight else None
+    return Prepared(y=read_only(y), t=read_only(t), X=read_only(X), x_names=x_names, covariates=roles.covariates,
+                    cluster=read_only(cluster), weight=read_only(weight), index=sub.index, n_dropped=n_dropped,
+                    warnings=tuple(warnings), x_terms=x_terms, x_dropped=tuple(dropped),
+                    rows=read_only(np.flatnonzero(mask)))
+
+
+def complete_rows(frame: pd.DataFrame, outcome: pd.Series, columns: list[str]) -> np.ndarray:
+    """Rows with the outcome and every column present, column by column (a list lookup in a
+    frame with text column labels costs more than the whole test)."""
+    mask = outcome.notna().to_numpy()
+    for col in dict.fromkeys(columns):
+        present = frame[col].notna()          # a frame when the label is duplicated
+        mask = mask & np.asarray(present).reshape(len(frame), -1).all(axis=1)
+    return mask
+
+
+def check_arms(n: int, t: np.ndarray, binary_treatment: bool, treatment: str) -> None:
+    """Enough rows, and both arms (or a varying treatment), or a RoleError."""
+    if n < 2 * MIN_PER_ARM:
+        raise RoleError(f"Only {n} usable row(s): too few to estimate an effect.",
                         "Provide more rows, or fewer roles with missing values.", code="E-ROLE-005")
     if binary_treatment:
         n1 = int(t.sum())
@@ -207,16 +303,94 @@ def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
                             "Check the treatment coding or the missing values in the covariates.",
                             code="E-ROLE-003")
     elif np.nanstd(t) == 0:
-        raise RoleError(f"The treatment '{roles.treatment}' does not vary.",
+        raise RoleError(f"The treatment '{treatment}' does not vary.",
                         "Choose a treatment column that takes different values.", code="E-ROLE-003")
-    if np.nanstd(y) == 0:
-        warnings.append(f"The outcome '{roles.outcome}' takes a single value in the rows used.")
-    dropped: list[str] = []
-    X, x_names = design_matrix(sub, roles.covariates, dropped)
-    if dropped:
-        warnings.append(f"Covariate term(s) {', '.join(dropped)} were left out: constant in the rows used, or an "
-                        "exact combination of other covariates (they add no information).")
-    cluster = sub[roles.cluster].to_numpy() if roles.cluster else None
-    weight = sub[roles.weight].to_numpy(dtype=float) if roles.weight else None
-    return Prepared(y=y, t=t, X=X, x_names=x_names, covariates=roles.covariates, cluster=cluster,
-                    weight=weight, index=sub.index, n_dropped=n_dropped, warnings=tuple(warnings))
+
+
+def read_only(values: np.ndarray | None) -> np.ndarray | None:
+    """A read-only view: the arrays are shared by every method run on the Dataset, so none may
+    change them in place (a view, so the frame's own buffers, if shared, stay as they were)."""
+    if values is None:
+        return None
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
+# --------------------------------------------------------------------------
+# resampled rows without a resampled frame (the bootstrap's fast path)
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowSampler:
+    """``prepare`` on resampled rows of a frame, taken from the arrays prepared once on the whole frame.
+
+    ``take(rows)`` returns what ``prepare`` would return on ``frame.take(rows)`` (rows may repeat),
+    or None whenever that is not certain, and the caller then prepares the resampled frame as usual:
+    a resample that leaves an arm with too few rows, loses a category level (prepare would pick
+    another reference level), makes a column constant, or makes columns collinear. Complete cases,
+    0/1 treatment codes and design columns are row-wise, so on every other resample the arrays are
+    the same numbers. Only the arrays are reproduced; ``warnings`` is empty.
+    """
+
+    prep: Prepared
+    binary_treatment: bool
+    position: np.ndarray                  # frame row -> row of ``prep``; -1 when not a complete case
+    dummy_groups: tuple[np.ndarray, ...]  # X columns of each categorical covariate with 3+ levels
+
+    def take(self, rows: np.ndarray, cluster: np.ndarray | None = None) -> Prepared | None:
+        """Resampled arrays for frame positions ``rows``; ``cluster`` relabels them (one label per row)."""
+        full = self.prep
+        position = self.position[rows]
+        complete = position >= 0
+        position = position[complete]
+        t = full.t[position]
+        if not has_both_arms(t, self.binary_treatment):
+            return None
+        # prepare's X is column-major (pandas' layout); keep it, so sums over rows round the same way
+        X = np.take(full.X.T, position, axis=1).T
+        if X.shape[1] and not self.same_columns(X):
+            return None
+        if cluster is not None:
+            cluster = cluster[complete]
+        elif full.cluster is not None:
+            cluster = full.cluster[position]
+        used = np.flatnonzero(complete)
+        return Prepared(y=full.y[position], t=t, X=X, x_names=full.x_names, covariates=full.covariates,
+                        cluster=cluster, weight=None if full.weight is None else full.weight[position],
+                        index=pd.Index(used), n_dropped=int(rows.size - position.size), x_terms=full.x_terms,
+                        rows=used)
+
+    def same_columns(self, X: np.ndarray) -> bool:
+        """Would prepare build exactly these columns on the resample (none left out, same dummies)?"""
+        if np.any(X.max(axis=0) == X.min(axis=0)):
+            return False
+        # every level present: a dummy that varies shows its level; rows with all dummies 0 show the reference
+        if any(not np.any(X[:, cols].sum(axis=1) == 0) for cols in self.dummy_groups):
+            return False
+        return len(independent_columns(X)) == X.shape[1]
+
+
+def has_both_arms(t: np.ndarray, binary_treatment: bool) -> bool:
+    """The conditions of ``check_arms``, as a test."""
+    if t.size < 2 * MIN_PER_ARM:
+        return False
+    if binary_treatment:
+        n1 = int(t.sum())
+        return min(n1, int(t.size - n1)) >= MIN_PER_ARM
+    return bool(np.nanstd(t) != 0)
+
+
+def row_sampler(data: Dataset, roles: Roles, *, binary_treatment: bool = True) -> RowSampler | None:
+    """A RowSampler for ``data``; None when resamples must be prepared from the frame: a covariate
+    term was left out on the full data (a resample would start again from all terms), or the
+    outcome is text read as numbers (prepare checks the share it can read on each resample)."""
+    prep = prepare(data, roles, binary_treatment=binary_treatment)
+    frame = data.frame
+    if prep.x_dropped or prep.rows is None or not is_numeric_column(frame[roles.outcome]):
+        return None
+    position = np.full(len(frame), -1, dtype=np.int64)
+    position[prep.rows] = np.arange(prep.n)
+    terms = np.asarray(prep.x_terms, dtype=object)
+    groups = tuple(np.flatnonzero(terms == col) for col in prep.covariates if not is_numeric_column(frame[col]))
+    return RowSampler(prep, binary_treatment, position, tuple(g for g in groups if g.size > 1))

@@ -15,6 +15,7 @@ stores that report on the result without ever failing the estimate.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -274,6 +275,12 @@ def covariate_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[
     return outcome_partial_r2s(y, d, X)[3], treatment_partial_r2s(d, X)
 
 
+@functools.lru_cache(maxsize=64)
+def t_quantile(q: float, dof: float) -> float:
+    """Student t quantile; memoised because every benchmark row of one table asks for the same one."""
+    return float(stats.t.ppf(q, dof))
+
+
 def benchmark_row(name: str, k: float, r2dxj_x: float, r2yxj_dx: float, estimate: float, se: float,
                   dof: float, alpha: float) -> dict[str, Any]:
     """One bound: a confounder k times as strong as ``name`` with both treatment and outcome."""
@@ -286,7 +293,7 @@ def benchmark_row(name: str, k: float, r2dxj_x: float, r2yxj_dx: float, estimate
         return row
     new_estimate = adjusted_estimate(estimate, se, dof, r2dz_x, r2yz_dx)
     new_se = adjusted_se(se, dof, r2dz_x, r2yz_dx)
-    crit = abs(float(stats.t.ppf(alpha / 2, dof)))  # sensemakr's ovb_bounds uses the model's dof here
+    crit = abs(t_quantile(alpha / 2, dof))  # sensemakr's ovb_bounds uses the model's dof here
     row.update(adjusted_estimate=new_estimate, adjusted_se=new_se,
                adjusted_t=new_estimate / new_se if new_se > 0 else math.nan,
                adjusted_ci_lower=new_estimate - crit * new_se, adjusted_ci_upper=new_estimate + crit * new_se)

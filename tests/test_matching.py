@@ -320,3 +320,16 @@ def test_json_round_trip():
         assert json.loads(json.dumps(d, allow_nan=False)) == d
         assert d["method"] == "psm" and d["estimand"] == estimand
         assert "Abadie-Imbens" in d["se_method"] and "known" in d["se_method"]
+
+
+def test_without_replacement_and_without_caliper_reports_unmatched_units():
+    """More treated than controls: some treated units run out of partners; a warning says so."""
+    rng = np.random.default_rng(4)
+    n = 300
+    x = rng.normal(size=n)
+    t = (rng.uniform(size=n) < 0.7).astype(int)
+    y = t + x + rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "t": t, "y": y})
+    res = cq.estimate("psm", df, outcome="y", treatment="t", covariates=["x"], replace=False, caliper=None)
+    assert res.diagnostics["unmatched_treated"] == int(t.sum()) - int((1 - t).sum())
+    assert any("used up the comparison units" in w for w in res.warnings)

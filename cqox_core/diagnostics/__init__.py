@@ -48,6 +48,10 @@ def histogram_by_arm(values, t, bins: int = 30, lo: float | None = None, hi: flo
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, bins + 1)
-    treated = np.histogram(values[t == 1], bins=edges)[0]
-    control = np.histogram(values[t == 0], bins=edges)[0]
+    # Equal-width bins given as a count and a range are counted arithmetically instead of by
+    # sorting; numpy corrects each bin index against these same edges, so the counts are equal.
+    by_range = bool(np.isfinite(hi - lo) and np.all(np.diff(edges) > 0))
+    spec = dict(bins=bins, range=(lo, hi)) if by_range else dict(bins=edges)
+    treated = np.histogram(values[t == 1], **spec)[0]
+    control = np.histogram(values[t == 0], **spec)[0]
     return {"edges": edges.tolist(), "treated": treated.tolist(), "control": control.tolist()}

@@ -23,8 +23,31 @@ def smd(x: np.ndarray, t: np.ndarray, weights: np.ndarray | None = None) -> floa
 
 def smd_table(X: np.ndarray, t: np.ndarray, names: tuple[str, ...],
               weights: np.ndarray | None = None) -> dict[str, float]:
-    """SMD per design column, keyed by column name."""
-    return {name: smd(X[:, j], t, weights) for j, name in enumerate(names)}
+    """SMD per design column, keyed by column name: ``smd`` on every column at once.
+
+    Each arm's columns are laid out as contiguous rows, so every mean and variance
+    is summed in the same order as ``smd`` sums one column, to the last bit.
+    """
+    t = t.astype(bool)
+    columns = np.asarray(X, dtype=float).T
+    w = np.ones(t.size) if weights is None else np.asarray(weights, dtype=float)
+    missing = np.full(len(names), np.nan)
+    has_sd = min(t.sum(), (~t).sum()) > 1
+    means, variances = [], []
+    for arm in (t, ~t):
+        values, wa = columns.compress(arm, axis=1), w[arm]
+        total = wa.sum()
+        means.append(np.multiply(values, wa).sum(axis=1) / total if total > 0 else missing)
+        variances.append(values.var(axis=1, ddof=1) if has_sd else missing)
+    m1, m0 = means
+    sd = np.sqrt((variances[0] + variances[1]) / 2)
+    out: dict[str, float] = {}
+    for j, name in enumerate(names):
+        if not np.isfinite(sd[j]) or sd[j] == 0:
+            out[name] = 0.0 if m1[j] == m0[j] else float("inf")
+        else:
+            out[name] = float((m1[j] - m0[j]) / sd[j])
+    return out
 
 
 def max_abs(table: dict[str, float]) -> float:

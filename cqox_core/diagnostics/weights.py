@@ -10,13 +10,19 @@ def effective_sample_size_ratio(w: np.ndarray, t: np.ndarray) -> float:
     ratios = []
     for arm in (t, ~t):
         wa = w[arm]
-        if wa.size and wa.sum() > 0:
-            ratios.append(float(wa.sum() ** 2 / np.sum(wa ** 2) / wa.size))
+        total = wa.sum()
+        if wa.size and total > 0:
+            ratios.append(float(total ** 2 / np.sum(wa ** 2) / wa.size))
     return min(ratios) if ratios else float("nan")
 
 
 def max_weight_ratio(w: np.ndarray, t: np.ndarray) -> float:
     """Largest weight divided by the mean weight of its arm (max over arms)."""
     t = t.astype(bool)
-    ratios = [float(w[arm].max() / w[arm].mean()) for arm in (t, ~t) if w[arm].size and w[arm].mean() > 0]
+    ratios = []
+    for arm in (t, ~t):
+        wa = w[arm]
+        mean = wa.mean() if wa.size else 0.0
+        if mean > 0:
+            ratios.append(float(wa.max() / mean))
     return max(ratios) if ratios else float("nan")

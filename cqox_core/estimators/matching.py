@@ -102,9 +102,11 @@ def nearest_ranges(pool: np.ndarray, query: np.ndarray, k: int,
 def range_pairs(lower: np.ndarray, upper: np.ndarray, limit: int = MAX_REPORTED_PAIRS) -> list[tuple[int, int]]:
     """The first ``limit`` (query, pool position) links, in query order."""
     counts = upper - lower
-    stop = int(np.searchsorted(np.cumsum(counts), limit)) + 1
-    pairs = [(int(q), int(p)) for q in range(min(stop, counts.size)) for p in range(lower[q], upper[q])]
-    return pairs[:limit]
+    stop = min(int(np.searchsorted(np.cumsum(counts), limit)) + 1, counts.size)
+    query = np.repeat(np.arange(stop), counts[:stop])
+    # position within each query's range: a running count that restarts where each range starts
+    offset = np.arange(query.size) - np.repeat(np.cumsum(counts[:stop]) - counts[:stop], counts[:stop])
+    return list(zip(query.tolist(), (lower[query] + offset).tolist()))[:limit]
 
 
 def match_with_replacement(pool: np.ndarray, pool_y: np.ndarray, query: np.ndarray, k: int,
@@ -288,12 +290,18 @@ def balance_weights(n: int, directions: list[Direction]) -> np.ndarray:
 def reported_pairs(prep: Prepared, directions: list[Direction]) -> list[list]:
     """First MAX_REPORTED_PAIRS links as [treated_row, control_row] in the frame's index."""
     rows: list[list] = []
-    labels = prep.index
     for d in directions:
-        for q, p in d.matches.pairs[:MAX_REPORTED_PAIRS - len(rows)]:
-            target, match = labels[d.targets[q]], labels[d.pool[p]]
-            rows.append([target, match] if d.sign > 0 else [match, target])
-    return [[np.asarray(a).item(), np.asarray(b).item()] for a, b in rows]
+        pairs = np.asarray(d.matches.pairs[:MAX_REPORTED_PAIRS - len(rows)], dtype=np.int64).reshape(-1, 2)
+        # one take per side; an Index's elements are what indexing it one position at a time gives
+        targets = prep.index.take(d.targets[pairs[:, 0]]).tolist()
+        matches = prep.index.take(d.pool[pairs[:, 1]]).tolist()
+        rows.extend(zip(targets, matches) if d.sign > 0 else zip(matches, targets))
+    return [[python_scalar(a), python_scalar(b)] for a, b in rows]
+
+
+def python_scalar(label: object) -> object:
+    """A row label as a plain Python value (JSON-friendly); int, float and str already are."""
+    return label if type(label) in (int, float, str) else np.asarray(label).item()
 
 
 def match_counts(directions: list[Direction]) -> dict[str, int]:
@@ -332,9 +340,11 @@ def matching_warnings(prep: Prepared, roles: Roles, counts: dict[str, int], esti
     lost = counts["unmatched_treated"] + counts["unmatched_control"]
     if lost:
         group = {"att": "treated", "atc": "control", "ate": ""}[estimand]
-        warnings.append(f"{lost} {group + ' ' if group else ''}unit(s) had no match within the caliper "
-                        f"({caliper:g} SD of the logit propensity score) and were left out; the estimate "
-                        f"describes the {counts['matched_pairs']} matched unit(s) only.")
+        # without a caliper a unit goes unmatched only when matching without replacement runs out of partners
+        why = (f"within the caliper ({caliper:g} SD of the logit propensity score)" if caliper is not None
+               else "left (matching without replacement used up the comparison units)")
+        warnings.append(f"{lost} {group + ' ' if group else ''}unit(s) had no match {why} and were left out; "
+                        f"the estimate describes the {counts['matched_pairs']} matched unit(s) only.")
     if not converged:
         warnings.append("The propensity model did not converge (the covariates may nearly separate the groups); "
                         "matches rest on an unstable score.")

@@ -8,18 +8,62 @@ Y ~ T + X and the coefficient on T is the effect of one unit of treatment.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 
 from ..data import Dataset
 from ..diagnostics import standard_diagnostics
+from ..errors import EstimationError
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from ..inference import ols
-from ..prep import prepare
+from ..inference import least_squares, ols
+from ..prep import Prepared, RowSampler, prepare, row_sampler
 from .common import finish, is_binary_treatment
+
+
+def regression_design(prep: Prepared, *, binary: bool, estimand: str, interacted: bool) -> np.ndarray:
+    """[1, T, Xc, Xc*T] (Lin 2013, Sec. 2) for a binary treatment, Xc centred at the (weighted) means of
+    the target population; [1, T, X] otherwise. Refuses more terms than rows."""
+    t, X = prep.t, prep.X
+    n = prep.n
+    if binary and interacted:
+        w = prep.weight if prep.weight is not None else np.ones(n)
+        target = t == 1 if estimand == "att" else np.ones(n, dtype=bool)
+        center = np.average(X[target], axis=0, weights=w[target])
+        Xc = X - center
+        design = np.column_stack([np.ones(n), t, Xc, Xc * t[:, None]])
+    else:
+        design = np.column_stack([np.ones(n), t, X])
+    if design.shape[1] >= n:
+        raise EstimationError(f"{design.shape[1]} regression terms for {n} rows: the model cannot be fitted.",
+                              "Use fewer covariates or set interacted=False.", code="E-EST-002")
+    return design
+
+
+def treatment_coefficient(prep: Prepared, *, binary: bool, estimand: str, interacted: bool) -> float:
+    """The point estimate alone (no standard error, no diagnostics): all a bootstrap replicate needs.
+
+    The same least-squares solve as ``regression_adjustment``, so the number is the same.
+    """
+    design = regression_design(prep, binary=binary, estimand=estimand, interacted=interacted)
+    return float(least_squares(design, prep.y, weights=prep.weight).coef[1])
+
+
+def replicate_estimator(data: Dataset, roles: Roles, *, estimand: str = "ate", interacted: bool = True,
+                        cov_type: str = "HC3") -> tuple[RowSampler, Callable[[Prepared, int], float]] | None:
+    """For the bootstrap: the full data's prepared rows and the point estimate as a function of
+    resampled ones (``cov_type`` changes only the standard error). None, so resamples go through
+    the frame, for a continuous treatment: a resample that kept two of its values would be
+    analysed as binary."""
+    if not is_binary_treatment(data, roles):
+        return None
+    sampler = row_sampler(data, roles, binary_treatment=True)
+    if sampler is None:
+        return None
+    return sampler, lambda sample, seed: treatment_coefficient(sample, binary=True, estimand=estimand,
+                                                               interacted=interacted)
 
 
 @register("regression_adjustment", family="selection_on_observables", estimands=("ate", "att"),
@@ -38,21 +82,10 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
     cluster = prep.cluster
     kind = "cluster" if cluster is not None else cov_type
     warnings = list(prep.warnings)
-    if binary and interacted:
-        w = prep.weight if prep.weight is not None else np.ones(n)
-        target = t == 1 if estimand == "att" else np.ones(n, dtype=bool)
-        center = np.average(X[target], axis=0, weights=w[target])
-        Xc = X - center
-        design = np.column_stack([np.ones(n), t, Xc, Xc * t[:, None]])
-    else:
-        if not binary and estimand == "att":
-            warnings.append("With a continuous treatment the coefficient is the effect of one unit of treatment; "
-                            "ATT is not defined and the ATE-style slope is reported.")
-        design = np.column_stack([np.ones(n), t, X])
-    if design.shape[1] >= n:
-        from ..errors import EstimationError
-        raise EstimationError(f"{design.shape[1]} regression terms for {n} rows: the model cannot be fitted.",
-                              "Use fewer covariates or set interacted=False.", code="E-EST-002")
+    if not binary and estimand == "att":
+        warnings.append("With a continuous treatment the coefficient is the effect of one unit of treatment; "
+                        "ATT is not defined and the ATE-style slope is reported.")
+    design = regression_design(prep, binary=binary, estimand=estimand, interacted=interacted)
     # a weight role gives weighted least squares (e.g. survey or frequency weights)
     fit = ols(design, y, cov_type=kind, cluster=cluster, weights=prep.weight)
     if cluster is not None and len(np.unique(cluster)) <= design.shape[1]:

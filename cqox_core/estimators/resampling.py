@@ -29,12 +29,19 @@ A resample on which the wrapped method fails (a typed error, a numerical
 failure or a non-finite number) is counted and reported, never replaced by
 another draw: replacing it would keep only the resamples the method can handle
 and understate the uncertainty. Above 10% failures the bootstrap refuses.
+
+A replicate needs only the wrapped method's numbers, not its diagnostics. A
+method listed in ARRAY_ESTIMATORS gives its point estimate as a function of
+prepared arrays, so its replicates take rows of the arrays prepared once
+(prep.RowSampler) instead of preparing a resampled frame; every resample the
+arrays cannot reproduce exactly, and every failure, goes through the frame as
+before, so the numbers and the failure messages are the same either way.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 import numpy as np
@@ -45,9 +52,11 @@ from .. import api, registry
 from ..data import Dataset
 from ..errors import CQOxError, EstimationError, MethodError
 from ..inference import bootstrap_draws, wald
+from ..prep import Prepared, RowSampler
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles, role_names
+from . import regression
 from .common import finish
 
 CIMethod = Literal["percentile", "bca"]
@@ -67,8 +76,24 @@ INNER_SEED_STREAM = 0xB0075
 GROUP_STREAM = 0x1ACC
 RESERVED_INNER = frozenset({"estimand", "alpha", "seed", "roles", "with_gates", "with_sensitivity"})
 
-Outcome = EffectResult | str          # a replicate's result, or why it failed
 InnerCall = Callable[[Dataset, int], EffectResult]
+ArrayEstimate = Callable[[Prepared, int], float]
+#: Methods whose point estimate is a function of prepared arrays: id -> a builder called as
+#: builder(data, roles, estimand=..., **method_params), returning (RowSampler, estimate) or None.
+ARRAY_ESTIMATORS: dict[str, Callable[..., tuple[RowSampler, ArrayEstimate] | None]] = {
+    "regression_adjustment": regression.replicate_estimator,
+}
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """What the bootstrap keeps of one fit: the estimate and the labelled sub-estimates."""
+
+    estimate: float
+    by: dict[str, float] = field(default_factory=dict)
+
+
+Outcome = Replicate | str             # a replicate's numbers, or why it failed
 
 
 # --------------------------------------------------------------------------
@@ -205,16 +230,66 @@ def run_once(call: InnerCall, dataset: Dataset, seed: int) -> Outcome:
         return f"{type(exc).__name__}: {exc}"
     if not math.isfinite(result.estimate):
         return "the method returned no finite estimate"
-    return result
+    return Replicate(result.estimate, by_estimates(result))
+
+
+@dataclass(frozen=True)
+class ArrayPath:
+    """Replicates computed on rows of the prepared arrays: no frame, no role checks, no diagnostics."""
+
+    sampler: RowSampler
+    estimate: ArrayEstimate
+
+    def run(self, rows: np.ndarray, cluster: np.ndarray | None, seed: int) -> Replicate | None:
+        """The replicate on frame rows ``rows``; None when it must go through the frame instead
+        (the arrays cannot reproduce that resample, or the method fails: the frame path then
+        reports the failure in the method's own words)."""
+        sample = self.sampler.take(rows, cluster)
+        if sample is None:
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                value = self.estimate(sample, seed)
+        except (CQOxError, *NUMERICAL_FAILURES):
+            return None
+        return Replicate(value) if math.isfinite(value) else None
+
+
+def array_path(spec: registry.MethodSpec, data: Dataset, roles: Roles, estimand: str, params: dict[str, Any],
+               plan: ResamplingPlan) -> ArrayPath | None:
+    """The fast path for ``spec``, or None: the method has none, or relabelling the drawn clusters
+    would change which rows count as complete (a missing cluster label gets a label) or what is read."""
+    build = ARRAY_ESTIMATORS.get(spec.id)
+    if build is None or not relabelling_is_neutral(data.frame, roles, plan):
+        return None
+    built = build(data, roles, estimand=estimand, **params)
+    return ArrayPath(*built) if built is not None else None
+
+
+def relabelling_is_neutral(frame: pd.DataFrame, roles: Roles, plan: ResamplingPlan) -> bool:
+    """New labels for drawn clusters (and units) touch no column prepare reads, and no row's
+    completeness: a row missing its cluster label would get one in the resampled frame."""
+    if plan.column is None:
+        return True
+    read = {roles.outcome, roles.treatment, roles.weight, *roles.covariates}
+    if plan.unit is not None and plan.unit in read | {roles.cluster}:
+        return False
+    return not plan.relabel_cluster or (plan.column not in read and not frame[plan.column].isna().any())
 
 
 def bootstrap_outcomes(call: InnerCall, data: Dataset, plan: ResamplingPlan, n_boot: int,
-                       seed: int) -> list[Outcome]:
+                       seed: int, fast: ArrayPath | None = None) -> list[Outcome]:
     n = data.n_rows
     seeds = replicate_seeds(seed, n_boot)
-    draws = bootstrap_draws(n, n_boot, seed, plan.codes)
-    return [run_once(call, child_dataset(data, replicate_frame(data.frame, idx, plan), f"boot{b}"), int(seeds[b]))
-            for b, idx in enumerate(draws)]
+    out: list[Outcome] = []
+    for b, idx in enumerate(bootstrap_draws(n, n_boot, seed, plan.codes)):
+        labels = draw_labels(idx, plan) if plan.column is not None and plan.relabel_cluster else None
+        outcome = fast.run(idx, labels, int(seeds[b])) if fast is not None else None
+        if outcome is None:
+            outcome = run_once(call, child_dataset(data, replicate_frame(data.frame, idx, plan), f"boot{b}"),
+                               int(seeds[b]))
+        out.append(outcome)
+    return out
 
 
 def jackknife_groups(plan: ResamplingPlan, n_rows: int, seed: int) -> tuple[list[np.ndarray], str]:
@@ -234,13 +309,17 @@ def jackknife_groups(plan: ResamplingPlan, n_rows: int, seed: int) -> tuple[list
     return [np.flatnonzero(np.isin(plan.codes, g)) for g in unit_groups], text
 
 
-def jackknife_outcomes(call: InnerCall, data: Dataset, deleted: list[np.ndarray], seed: int) -> list[Outcome]:
+def jackknife_outcomes(call: InnerCall, data: Dataset, deleted: list[np.ndarray], seed: int,
+                       fast: ArrayPath | None = None) -> list[Outcome]:
     """Leave-out fits use the outer seed, so only the deleted rows differ from the full fit."""
     out: list[Outcome] = []
     for g, rows in enumerate(deleted):
         keep = np.setdiff1d(np.arange(data.n_rows), rows, assume_unique=True)
-        out.append(run_once(call, child_dataset(data, data.frame.take(keep).reset_index(drop=True), f"jack{g}"),
-                            seed))
+        outcome = fast.run(keep, None, seed) if fast is not None else None
+        if outcome is None:
+            outcome = run_once(call, child_dataset(data, data.frame.take(keep).reset_index(drop=True), f"jack{g}"),
+                               seed)
+        out.append(outcome)
     return out
 
 
@@ -350,7 +429,7 @@ def jackknife_values(jack: list[Outcome], label: str = "") -> np.ndarray | None:
     for o in jack:
         if isinstance(o, str):
             return None
-        v = o.estimate if not label else by_estimates(o).get(label, math.nan)
+        v = o.estimate if not label else o.by.get(label, math.nan)
         if not math.isfinite(v):
             return None
         values.append(v)
@@ -361,12 +440,12 @@ def by_estimates(result: EffectResult) -> dict[str, float]:
     return {str(b.label): float(b.estimate) for b in result.by if getattr(b, "label", None) is not None}
 
 
-def bootstrap_by(full: EffectResult, reps: list[EffectResult], jack: list[Outcome] | None, ci: str,
+def bootstrap_by(full: EffectResult, reps: list[Replicate], jack: list[Outcome] | None, ci: str,
                  alpha: float, jack_text: str) -> tuple[tuple[SubEstimate, ...], list[str]]:
     """Bootstrap every labelled sub-estimate of the wrapped method the same way as the headline."""
     out: list[SubEstimate] = []
     notes: list[str] = []
-    rep_by = [by_estimates(r) for r in reps]
+    rep_by = [r.by for r in reps]
     for b in full.by:
         label = getattr(b, "label", None)
         if label is None:
@@ -390,9 +469,9 @@ def bootstrap_by(full: EffectResult, reps: list[EffectResult], jack: list[Outcom
     return tuple(out), notes
 
 
-def failure_check(outcomes: list[Outcome], of: str, plan_text: str) -> tuple[list[EffectResult], list[str]]:
+def failure_check(outcomes: list[Outcome], of: str, plan_text: str) -> tuple[list[Replicate], list[str]]:
     """Successful replicates, or EstimationError when more than 10% failed."""
-    reps = [o for o in outcomes if isinstance(o, EffectResult)]
+    reps = [o for o in outcomes if isinstance(o, Replicate)]
     failed = [o for o in outcomes if isinstance(o, str)]
     if not failed:
         return reps, []
@@ -426,7 +505,7 @@ class BootstrapRun:
     ci: str
     clustered: bool
     plan_text: str
-    reps: list[EffectResult]
+    reps: list[Replicate]
     jack: list[Outcome] | None
     jack_text: str
     warnings: list[str]
@@ -441,11 +520,12 @@ def resample(spec: registry.MethodSpec, data: Dataset, roles: Roles, estimand: s
     call = inner_call(spec, roles, estimand, alpha, params)
     plan = resampling_plan(data.frame, roles, spec)
     plan_text = plan.describe(data.n_rows)
-    reps, warnings = failure_check(bootstrap_outcomes(call, data, plan, n_boot, seed), spec.id, plan_text)
+    fast = array_path(spec, data, roles, estimand, params, plan)
+    reps, warnings = failure_check(bootstrap_outcomes(call, data, plan, n_boot, seed, fast), spec.id, plan_text)
     jack, jack_text = None, ""
     if ci == "bca":
         deleted, jack_text = jackknife_groups(plan, data.n_rows, seed)
-        jack = jackknife_outcomes(call, data, deleted, seed)
+        jack = jackknife_outcomes(call, data, deleted, seed, fast)
     return BootstrapRun(spec.id, n_boot, ci, plan.column is not None, plan_text, reps, jack, jack_text, warnings)
 
 

@@ -119,15 +119,16 @@ def hajek_influence(y: np.ndarray, t: np.ndarray, e: np.ndarray, Z: np.ndarray, 
     mu1 = float(np.sum(a1 * y) / np.sum(a1))
     mu0 = float(np.sum(a0 * y) / np.sum(a0))
     psi1, psi0 = a1 * (y - mu1), a0 * (y - mu0)
-    info = (Z * (e * (1 - e))[:, None]).T @ Z / y.size
-    beta_if = ((t - e)[:, None] * Z) @ np.linalg.pinv(info)      # rows: I^{-1} score_i
+    info_inv = np.linalg.pinv((Z * (e * (1 - e))[:, None]).T @ Z / y.size)
+    score = (t - e)[:, None] * Z
     if estimand == "att":
         m1, m0 = np.zeros(Z.shape[1]), (psi0[:, None] * Z).mean(axis=0)
     else:
         m1 = -((psi1 * (1 - e))[:, None] * Z).mean(axis=0)
         m0 = ((psi0 * e)[:, None] * Z).mean(axis=0)
-    phi1 = (psi1 + beta_if @ m1) / a1.mean()
-    phi0 = (psi0 + beta_if @ m0) / a0.mean()
+    # (score_i' I^{-1}) M_a, associated as score_i' (I^{-1} M_a): two n x k products, not an n x k x k one
+    phi1 = (psi1 + score @ (info_inv @ m1)) / a1.mean()
+    phi0 = (psi0 + score @ (info_inv @ m0)) / a0.mean()
     return mu1 - mu0, phi1 - phi0
 
 
