@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_lib.access import PAGES, allowed, guard
+from app_lib.access import allowed, guard
 
 guard("home")
 role = st.session_state.get("cqox_role")

@@ -8,6 +8,7 @@ panel method reports those problems with the same codes; design-specific checks
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -108,3 +109,19 @@ def prepare_panel(data: Dataset, roles: Roles, *, need_treatment: bool = True) -
         first = pd.Series(0.0, index=counts.index)
     return Panel(frame=frame, periods=periods, first_treated=first, covariates=roles.covariates,
                  balanced=balanced, n_dropped=n_dropped, warnings=tuple(warnings))
+
+
+def check_outcome_and_treatment(data: Dataset, roles: Roles, needed: Sequence[str]) -> None:
+    """The contract's codes for missing roles, an all-missing outcome and a constant treatment."""
+    roles.require(*needed)
+    roles.check_columns(data.frame)
+    frame = data.frame
+    if numeric_outcome(frame, roles.outcome).notna().sum() == 0:
+        raise RoleError(f"The outcome '{roles.outcome}' is missing in every row.",
+                        "Choose an outcome column that has values.", code="E-ROLE-004")
+    levels = frame[roles.treatment].dropna().unique()
+    if len(levels) < 2:
+        raise RoleError(f"The treatment '{roles.treatment}' has a single value "
+                        f"({levels[0] if len(levels) else 'none'}): there is no one to compare with.",
+                        "Choose a treatment column that is 1 in treated periods and 0 in the others.",
+                        code="E-ROLE-003")

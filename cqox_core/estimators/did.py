@@ -43,7 +43,7 @@ from scipy import sparse, stats
 from ..data import Dataset
 from ..diagnostics.bacon import bacon_decomposition
 from ..errors import EstimationError, RoleError
-from ..panel import prepare_panel
+from ..panel import check_outcome_and_treatment, prepare_panel
 from ..prep import design_matrix, independent_columns, numeric_outcome
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
@@ -254,18 +254,7 @@ class DidData:
 
 def _precheck(data: Dataset, roles: Roles) -> None:
     """The contract's codes for a constant treatment and an all-missing outcome, before panel checks."""
-    roles.require("outcome", "treatment")
-    roles.check_columns(data.frame)
-    frame = data.frame
-    if numeric_outcome(frame, roles.outcome).notna().sum() == 0:
-        raise RoleError(f"The outcome '{roles.outcome}' is missing in every row.",
-                        "Choose an outcome column that has values.", code="E-ROLE-004")
-    levels = frame[roles.treatment].dropna().unique()
-    if len(levels) < 2:
-        raise RoleError(f"The treatment '{roles.treatment}' has a single value "
-                        f"({levels[0] if len(levels) else 'none'}): there is no one to compare with.",
-                        "Choose a treatment column that is 1 in treated unit-periods and 0 in the others.",
-                        code="E-ROLE-003")
+    check_outcome_and_treatment(data, roles, ("outcome", "treatment"))
     roles.require("unit", "time")
 
 

@@ -37,7 +37,8 @@ from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from .common import finish
-from .synth import check_outcome_and_treatment, time_label
+from ..panel import check_outcome_and_treatment
+from .synth import time_label
 
 #: Fewest observations allowed on each side of the intervention (a line needs two, a slope check three).
 MIN_PER_SEGMENT = 3

@@ -54,7 +54,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError, RoleError
+from ..errors import EstimationError, MethodError
 from ..prep import prepare
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate

@@ -47,7 +47,8 @@ from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from .common import finish
-from .synth import check_outcome_and_treatment, time_label
+from ..panel import check_outcome_and_treatment
+from .synth import time_label
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,7 @@ from scipy import optimize
 
 from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
-from ..panel import prepare_panel
-from ..prep import numeric_outcome
+from ..panel import check_outcome_and_treatment, prepare_panel
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
@@ -65,22 +64,6 @@ def time_label(value: Any) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
-
-
-def check_outcome_and_treatment(data: Dataset, roles: Roles, needed: Sequence[str]) -> None:
-    """The contract's codes for missing roles, an all-missing outcome and a constant treatment."""
-    roles.require(*needed)
-    roles.check_columns(data.frame)
-    frame = data.frame
-    if numeric_outcome(frame, roles.outcome).notna().sum() == 0:
-        raise RoleError(f"The outcome '{roles.outcome}' is missing in every row.",
-                        "Choose an outcome column that has values.", code="E-ROLE-004")
-    levels = frame[roles.treatment].dropna().unique()
-    if len(levels) < 2:
-        raise RoleError(f"The treatment '{roles.treatment}' has a single value "
-                        f"({levels[0] if len(levels) else 'none'}): there is no one to compare with.",
-                        "Choose a treatment column that is 1 in treated periods and 0 in the others.",
-                        code="E-ROLE-003")
 
 
 # ---------------------------------------------------------------------------
