@@ -539,23 +539,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                         "e.g. 10K,100K,1M (default: all three); panels have rows/10 units")
     parser.add_argument("--donors", help="comma-separated donor counts for synthetic control (default 50,200,1000)")
     parser.add_argument("--quick", action="store_true", help="the smallest size of each: 10K rows, 50 donors")
-    parser.add_argument("--methods", help=f"comma-separated subset of: {', '.join(DESIGNS)}")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell (default 600)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run each cell in this many fresh workers and keep the fastest (default 1)")
-    parser.add_argument("--no-peers", action="store_true", help="run the CQOx side only")
-    parser.add_argument("--no-warmup", action="store_true", help="time the first call, imports included")
-    parser.add_argument("--no-extras", action="store_true",
-                        help="call cq.estimate with with_gates=False, with_sensitivity=False")
-    parser.add_argument("--out", type=Path, default=RESULTS / "designs.md", help="markdown report path")
+    harness.add_run_options(parser, DESIGNS, RESULTS / "designs.md")
     args = parser.parse_args(argv)
-    args.methods = [m.strip() for m in args.methods.split(",")] if args.methods else list(DESIGNS)
-    if args.repeat < 1 or args.timeout <= 0:
-        parser.error("--repeat must be at least 1 and --timeout positive")
-    unknown = [m for m in args.methods if m not in DESIGNS]
-    if unknown:
-        parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(DESIGNS)}")
+    harness.check_run_options(parser, args, DESIGNS)
     args.rows = sorted({harness.parse_size(s) for s in args.sizes.split(",")}) if args.sizes else \
         list(QUICK_ROWS if args.quick else ALL_ROWS)
     args.donors = sorted({harness.parse_size(s) for s in args.donors.split(",")}) if args.donors else \

@@ -400,23 +400,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                                  "methods against peer libraries (a benchmark, not a test).")
     parser.add_argument("--sizes", help="comma-separated row counts, e.g. 1K,10K,100K,1M (default: all four)")
     parser.add_argument("--quick", action="store_true", help="1K and 10K rows only")
-    parser.add_argument("--methods", help=f"comma-separated subset of: {', '.join(METHODS)}")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell (default 600)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run each cell in this many fresh workers and keep the fastest (default 1)")
-    parser.add_argument("--no-peers", action="store_true", help="run the CQOx side only")
-    parser.add_argument("--no-warmup", action="store_true", help="time the first call, imports included")
-    parser.add_argument("--no-extras", action="store_true",
-                        help="call cq.estimate with with_gates=False, with_sensitivity=False")
-    parser.add_argument("--out", type=Path, default=RESULTS / "observational.md", help="markdown report path")
+    harness.add_run_options(parser, METHODS, RESULTS / "observational.md")
     args = parser.parse_args(argv)
-    args.methods = [m.strip() for m in args.methods.split(",")] if args.methods else list(METHODS)
-    if args.repeat < 1 or args.timeout <= 0:
-        parser.error("--repeat must be at least 1 and --timeout positive")
-    unknown = [m for m in args.methods if m not in METHODS]
-    if unknown:
-        parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    harness.check_run_options(parser, args, METHODS)
     return args
 
 

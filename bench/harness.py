@@ -13,6 +13,8 @@ Nothing here asserts on timing: benchmarks never fail CI.
 """
 from __future__ import annotations
 
+import argparse
+
 import datetime as dt
 import gc
 import json
@@ -131,6 +133,30 @@ def best_of(script: str | Path, spec: dict[str, Any], repeat: int, timeout: floa
             return runs[-1]
     best = min(runs, key=lambda r: r["seconds"])
     return {**best, "repeats": repeat, "all_seconds": [r["seconds"] for r in runs]}
+
+
+def add_run_options(parser: "argparse.ArgumentParser", choices: Sequence[str], default_out: Path) -> None:
+    """The options both benchmarks share (methods, timeout, seed, repeat, peers, warm-up, extras, out)."""
+    parser.add_argument("--methods", help=f"comma-separated subset of: {', '.join(choices)}")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell (default 600)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each cell in this many fresh workers and keep the fastest (default 1)")
+    parser.add_argument("--no-peers", action="store_true", help="run the CQOx side only")
+    parser.add_argument("--no-warmup", action="store_true", help="time the first call, imports included")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="call cq.estimate with with_gates=False, with_sensitivity=False")
+    parser.add_argument("--out", type=Path, default=default_out, help="markdown report path")
+
+
+def check_run_options(parser: "argparse.ArgumentParser", args: "argparse.Namespace",
+                      choices: Sequence[str]) -> None:
+    args.methods = [m.strip() for m in args.methods.split(",")] if args.methods else list(choices)
+    if args.repeat < 1 or args.timeout <= 0:
+        parser.error("--repeat must be at least 1 and --timeout positive")
+    unknown = [m for m in args.methods if m not in choices]
+    if unknown:
+        parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(choices)}")
 
 
 def parse_size(text: str) -> int:
