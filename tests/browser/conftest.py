@@ -205,8 +205,8 @@ def open_page(request: pytest.FixtureRequest, browser, app_server: AppServer) ->
 def log_in(page, username: str) -> None:
     """Fill streamlit-authenticator's form and wait until the sidebar shows who is logged in."""
     # The caption is drawn after the form in the same run, so the form is complete when it shows.
-    page.get_by_text("Log in to continue.").wait_for()
-    who = page.get_by_test_id("stSidebar").get_by_text(f"{username} · {USERS[username][0]}")
+    page.get_by_text("Log in to continue.").first.wait_for()
+    who = page.get_by_test_id("stSidebar").get_by_text(f"{username} · {USERS[username][0]}").first
     for attempt in range(3):
         page.get_by_role("textbox", name="Username").fill(username)
         page.get_by_role("textbox", name="Password").fill(USERS[username][1])

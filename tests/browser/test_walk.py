@@ -70,15 +70,15 @@ def test_analyst_walk_then_viewer_opens_the_shared_link_after_a_restart(open_pag
     page = open_page("/")
     log_in(page, "ana")
     nav(page, "Upload")
-    page.get_by_role("heading", name="Upload data").wait_for()
+    page.get_by_role("heading", name="Upload data").first.wait_for()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(campaign_csv))
-    page.get_by_text("Read voucher_campaign.csv: 800 rows × 5 columns").wait_for()
+    page.get_by_text("Read voucher_campaign.csv: 800 rows × 5 columns").first.wait_for()
     no_exception(page)
 
     # the automatic mapping is shown and accepted as is
     nav(page, "Mapping")
-    page.get_by_role("heading", name="Column roles").wait_for()
-    page.get_by_text(re.compile(r"\d+ estimators can run with these roles")).wait_for()
+    page.get_by_role("heading", name="Column roles").first.wait_for()
+    page.get_by_text(re.compile(r"\d+ estimators can run with these roles")).first.wait_for()
     for label, column in (("Outcome", "spend_after_90d"), ("Treatment", "got_voucher")):
         assert page.get_by_role("combobox", name=label, exact=True).input_value() == column, label
     no_exception(page)
@@ -90,7 +90,7 @@ def test_analyst_walk_then_viewer_opens_the_shared_link_after_a_restart(open_pag
     n_methods = int(re.search(r"\d+", run.inner_text()).group())
     assert n_methods >= 5
     run.click()
-    page.get_by_text(f"{n_methods} of {n_methods} estimators finished").wait_for()
+    page.get_by_text(f"{n_methods} of {n_methods} estimators finished").first.wait_for()
     no_exception(page)
 
     nav(page, "Results")
@@ -103,7 +103,7 @@ def test_analyst_walk_then_viewer_opens_the_shared_link_after_a_restart(open_pag
     no_exception(page)
 
     nav(page, "Gates")
-    page.get_by_role("heading", name="Gates").wait_for()
+    page.get_by_role("heading", name="Gates").first.wait_for()
     page.get_by_test_id("stMetric").filter(has_text="Causal Assurance Score").wait_for()
     assert page.get_by_test_id("stMetric").filter(has_text="Pass").count() == 1
     charts_drawn(page, 2)  # diagnostics and the CAS radar
@@ -118,7 +118,7 @@ def test_analyst_walk_then_viewer_opens_the_shared_link_after_a_restart(open_pag
     no_exception(page)
 
     nav(page, "Decision & report")
-    page.get_by_role("heading", name="Save and share").wait_for()
+    page.get_by_role("heading", name="Save and share").first.wait_for()
     settle(page)
     with page.expect_download(timeout=WAIT_MS) as download_info:
         page.get_by_test_id("stDownloadButton").filter(has_text="HTML report").locator("button").click()
@@ -137,7 +137,7 @@ def test_analyst_walk_then_viewer_opens_the_shared_link_after_a_restart(open_pag
     app_server.restart()
     viewer = open_page(path)
     log_in(viewer, "vic")
-    viewer.get_by_role("heading", name=f"voucher_campaign.csv — {method}").wait_for()
+    viewer.get_by_role("heading", name=f"voucher_campaign.csv — {method}").first.wait_for()
     saved = markdown(viewer, r"^Headline:")
     saved.wait_for()
     seen = HEADLINE.search(saved.inner_text())
@@ -157,10 +157,10 @@ def test_analyst_walk_then_viewer_opens_the_shared_link_after_a_restart(open_pag
 
 def test_a_deep_link_opened_before_login_lands_on_that_page_after_it(open_page):
     page = open_page("/gates")
-    page.get_by_role("button", name="Login").wait_for()
+    page.get_by_role("button", name="Login").first.wait_for()
     assert page.get_by_test_id("stSidebarNavLink").count() == 0  # nothing but the form while logged out
     log_in(page, "ana")
-    page.get_by_text("No estimates yet: choose and run estimators first.").wait_for()
+    page.get_by_text("No estimates yet: choose and run estimators first.").first.wait_for()
     assert page.url.rstrip("/").endswith("/gates"), page.url
     active = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
     assert re.search(r"Gates$", active.inner_text())
@@ -173,7 +173,7 @@ def test_the_login_survives_a_reload_on_a_slow_link(open_page):
     reload must keep the user logged in on the same page."""
     page = open_page("/gates", component_delay_s=0.8)
     log_in(page, "ana")
-    page.get_by_text("No estimates yet: choose and run estimators first.").wait_for()
+    page.get_by_text("No estimates yet: choose and run estimators first.").first.wait_for()
     deadline = time.monotonic() + 10
     while not any(c["name"] == "cqox_auth" for c in page.context.cookies()) and time.monotonic() < deadline:
         page.wait_for_timeout(250)
@@ -181,7 +181,7 @@ def test_the_login_survives_a_reload_on_a_slow_link(open_page):
         "the login cookie was never written: the run that logs in ends in st.rerun() (app.py) before the "
         "browser has run the authenticator's cookie component")
     page.reload()
-    page.get_by_text("No estimates yet: choose and run estimators first.").wait_for()
+    page.get_by_text("No estimates yet: choose and run estimators first.").first.wait_for()
     assert page.get_by_role("button", name="Login").count() == 0
     assert page.url.rstrip("/").endswith("/gates"), page.url
 
@@ -189,7 +189,7 @@ def test_the_login_survives_a_reload_on_a_slow_link(open_page):
 def test_a_viewer_opening_estimators_by_url_is_refused(open_page):
     page = open_page("/estimators")
     log_in(page, "vic")
-    page.get_by_text("Your role (viewer) cannot open Estimators.").wait_for()
+    page.get_by_text("Your role (viewer) cannot open Estimators.").first.wait_for()
     settle(page)
     assert page.get_by_role("button", name=re.compile(r"^Run ")).count() == 0
     assert page.get_by_test_id("stCheckbox").count() == 0
@@ -201,10 +201,10 @@ def test_a_viewer_opening_estimators_by_url_is_refused(open_page):
 def test_the_admin_page_is_there_for_the_admin_only(open_page):
     page = open_page("/admin")
     log_in(page, "admin")
-    page.get_by_role("heading", name="Admin").wait_for()
-    page.get_by_role("heading", name="Audit log").wait_for()
+    page.get_by_role("heading", name="Admin").first.wait_for()
+    page.get_by_role("heading", name="Audit log").first.wait_for()
     no_exception(page)
     other = open_page("/admin")
     log_in(other, "ana")
-    other.get_by_text("Your role (analyst) cannot open Admin.").wait_for()
+    other.get_by_text("Your role (analyst) cannot open Admin.").first.wait_for()
     assert other.get_by_role("heading", name="Admin").count() == 0
