@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/cqox users init
 	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) \
 		--browser.gatherUsageStats false
 

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", default=None)
     q.add_argument("--password-stdin", action="store_true",
                    help="read the password from standard input instead of prompting")
+    usub.add_parser("init", help="create the first admin if there are no users (prints its password once)")
     q = usub.add_parser("remove")
     q.add_argument("username")
     q = usub.add_parser("list")
@@ -90,6 +91,14 @@ def cmd_users(args: argparse.Namespace) -> int:
     action = args.users_command
     if action is None:
         raise UsageError("Say what to do with users.", "cqox users add|remove|list|set-role")
+    if action == "init":
+        generated = users.ensure_admin()
+        if generated:
+            name = os.environ.get("CQOX_ADMIN_USER", "admin")
+            print(f"CQOx first start: created admin '{name}' with password: {generated}\n"
+                  f"(stored as a bcrypt hash in {users.path}; this is the only time it is shown)")
+            Store().audit("cli", "user_add", username=name, role="admin")
+        return 0
     if action == "list":
         rows = users.list()
         print(json.dumps(rows) if args.json else "\n".join(f"{r['username']:20s} {r['role']}" for r in rows))

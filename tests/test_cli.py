@@ -118,3 +118,16 @@ def test_users_add_list_set_role_remove(tmp_path):
     import stat
     mode = (tmp_path / "data" / "users.json").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_users_init_creates_the_first_admin_once(tmp_path):
+    env = {**__import__("os").environ, "CQOX_DATA_DIR": str(tmp_path / "d")}
+    env.pop("CQOX_ADMIN_PASSWORD", None)
+    env.pop("CQOX_ADMIN_USER", None)
+    first = subprocess.run([*CQOX, "users", "init"], capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == 0 and "created admin 'admin' with password: " in first.stdout
+    password = first.stdout.split("password: ")[1].split()[0]
+    from cqox_core.users import UserStore
+    assert UserStore(tmp_path / "d").verify("admin", password)
+    again = subprocess.run([*CQOX, "users", "init"], capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0 and again.stdout == ""
