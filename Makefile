@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test install bench demo-data clean
 
@@ -19,7 +20,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/cqox users init
-	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) \
+	$(BIN)/streamlit run app.py --server.headless true --server.address $(ADDRESS) --server.port $(PORT) \
 		--browser.gatherUsageStats false
 
 # One BLAS thread per pytest worker: two workers on two cores beat threads
