@@ -506,14 +506,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, registry_error:
              f"{args.seed}. Panels have {PERIODS} periods; synthetic control {SYNTH_PERIODS} periods "
              f"({SYNTH_PRE} before treatment). "
              f"Command: `{' '.join(['bench/bench_designs.py', *sys.argv[1:]])}`.", "",
-             "Seconds: the estimation call only (data simulated in the worker beforehand, after a warm-up "
-             f"call on {WARMUP_ROWS} rows or {WARMUP_DONORS} donors"
-             f"{'' if not args.no_warmup else ' [warm-up disabled]'})"
-             + (f"; fastest of {args.repeat} fresh workers. " if args.repeat > 1 else ". ") +
-             "Peak MB: growth of peak RSS during the call / absolute peak RSS of the worker process. "
-             "CQOx calls `cq.estimate` as a user would"
-             + (" (gates and sensitivity included)." if not args.no_extras else
-                " with gates and sensitivity switched off (--no-extras)."), "",
+             harness.measurement_note(args, f"{WARMUP_ROWS} rows or {WARMUP_DONORS} donors"), "",
              *table(rows, args.no_peers), "",
              twfe_line(rows), "",
              *slower_than_peer(rows), "",

@@ -373,13 +373,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, sizes: list[int
              f"Data: {len(NUMERIC)} numeric and {len(BINARY)} binary covariates, logistic treatment, linear "
              f"outcome, true effect {TRUE_EFFECT} (ATE = ATT); seed {args.seed}. "
              f"Command: `{' '.join(['bench/bench_observational.py', *sys.argv[1:]])}`.", "",
-             "Seconds: the estimation call only (data simulated in the worker beforehand, after a warm-up "
-             f"call on {WARMUP_ROWS} rows{'' if not args.no_warmup else ' [warm-up disabled]'})"
-             + (f"; fastest of {args.repeat} fresh workers. " if args.repeat > 1 else ". ") +
-             "Peak MB: growth of peak RSS during the call / absolute peak RSS of the worker process. "
-             "CQOx calls `cq.estimate` as a user would"
-             + (" (gates and sensitivity included)." if not args.no_extras else
-                " with gates and sensitivity switched off (--no-extras)."), "",
+             harness.measurement_note(args, f"{WARMUP_ROWS} rows"), "",
              *table(rows), "",
              *totals(rows, sizes, args.methods), "",
              "CQOx parameters (matched to the peer where the method has the parameter):", "",

@@ -159,6 +159,17 @@ def check_run_options(parser: "argparse.ArgumentParser", args: "argparse.Namespa
         parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(choices)}")
 
 
+def measurement_note(args: "argparse.Namespace", warmup: str) -> str:
+    """How the seconds and megabytes were measured (the same for every benchmark)."""
+    return ("Seconds: the estimation call only (data simulated in the worker beforehand, after a warm-up "
+            f"call on {warmup}{'' if not args.no_warmup else ' [warm-up disabled]'})"
+            + (f"; fastest of {args.repeat} fresh workers. " if args.repeat > 1 else ". ") +
+            "Peak MB: growth of peak RSS during the call / absolute peak RSS of the worker process. "
+            "CQOx calls `cq.estimate` as a user would"
+            + (" (gates and sensitivity included)." if not args.no_extras else
+               " with gates and sensitivity switched off (--no-extras)."))
+
+
 def parse_size(text: str) -> int:
     text = text.strip().upper().replace("_", "")
     scale = {"K": 1_000, "M": 1_000_000}.get(text[-1:], 1)
