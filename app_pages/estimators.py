@@ -9,7 +9,9 @@ import cqox_core as cq
 from app_lib import auth, compute, params, state
 from app_lib.access import guard
 from app_lib.ui import show_error
-from cqox_core.analysis import NOT_IN_BATTERY, assemble
+from cqox_core.analysis import assemble
+from cqox_core.errors import CQOxError
+from cqox_core.runner import run_methods
 from cqox_core.domain_profiles import order_methods
 from cqox_core.selection import Choice
 
@@ -36,7 +38,7 @@ overrides: dict[str, dict] = {}
 by_id = {c["method"]: c for c in choices}
 for method in runnable:
     c = by_id[method]
-    default_on = method not in NOT_IN_BATTERY
+    default_on = cq.registry.get(method).battery
     with st.container(border=True):
         on = st.checkbox(f"**{c['title']}** (`{method}`)", value=default_on, key=f"use-{method}")
         st.caption(f"{cq.registry.get(method).summary} Why it fits: {c['reason']}.")
@@ -55,23 +57,30 @@ if blocked:
 
 run = st.button(f"Run {len(selected)} estimator(s)", type="primary", disabled=not selected)
 if run:
-    results, errors, elapsed = {}, {}, {}
     progress = st.progress(0.0, text="Starting…")
+    compute_seconds: dict[str, float] = {}  # the original computation's time, also on a cache hit
+
+    def estimate_one(method: str, use: str, kw: dict) -> cq.EffectResult:
+        """One cached estimate; a cached failure is raised again as the typed error it was."""
+        out = compute.run_method(ds.sha256, method, state.roles_json(roles), use, json.dumps(kw, sort_keys=True),
+                                 round(1 - alpha, 4), seed, compute.method_version(method), _dataset=ds)
+        compute_seconds[method] = out["elapsed"]
+        if "error" in out:
+            raise CQOxError(out["error"]["message"], out["error"].get("hint", ""), code=out["error"]["code"])
+        return cq.EffectResult.from_dict(out["result"])
+
     with st.status(f"Running {len(selected)} estimators…", expanded=True) as status:
-        for i, method in enumerate(selected):
-            progress.progress(i / len(selected), text=f"Running {method} ({i + 1} of {len(selected)})…")
-            spec = cq.registry.get(method)
-            use = estimand if estimand in spec.estimands else spec.estimands[0]
-            out = compute.run_method(ds.sha256, method, state.roles_json(roles), use,
-                                     json.dumps(overrides.get(method, {}), sort_keys=True), round(1 - alpha, 4),
-                                     seed, compute.method_version(method), _dataset=ds)
-            elapsed[method] = out["elapsed"]
-            if "error" in out:
-                errors[method] = out["error"]
-                st.write(f":material/cancel: {method}: {out['error']['message']}")
+        def on_progress(method: str, finished: int, total: int, what: str, detail) -> None:
+            if what == "running":
+                progress.progress(finished / total, text=f"Running {method} ({finished + 1} of {total})…")
+            elif what == "failed":
+                st.write(f":material/cancel: {method}: {detail['message']}")
             else:
-                results[method] = cq.EffectResult.from_dict(out["result"])
-                st.write(f":material/check_circle: {method}: {results[method].summary()}")
+                st.write(f":material/check_circle: {method}: {detail.summary()}")
+
+        run = run_methods(ds, roles, selected, estimand=estimand, alpha=round(1 - alpha, 4), seed=seed,
+                          params=overrides, on_progress=on_progress, estimate_one=estimate_one)
+        results, errors, elapsed = run.results, run.errors, run.elapsed | compute_seconds
         progress.progress(1.0, text="Done")
         status.update(label=f"{len(results)} of {len(selected)} estimators finished"
                             + (f", {len(errors)} could not run" if errors else ""),

@@ -31,15 +31,12 @@ from harness import RESULTS, ROOT, fmt_estimate, fmt_memory, fmt_seconds, progre
 ALL_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 WARMUP_ROWS = 500
-TRUE_EFFECT = 2.0
+from cqox_core.datasets.observational import BINARY, COVARIATES, NUMERIC, TRUE_EFFECT  # noqa: E402,F401
 N_BOOT = 200          # bootstrap replicates, the same on both sides
 N_STRATA = 5          # propensity strata, the same on both sides
 CALIPER_SD = 0.2      # matching caliper in SDs of the logit propensity (Austin 2011)
 CV_FOLDS = 5          # cross-fitting folds for AIPW
 
-NUMERIC = tuple(f"x{i}" for i in range(1, 9))
-BINARY = ("b1", "b2")
-COVARIATES = NUMERIC + BINARY
 
 # The seven methods, in the order of the table, with the estimand each is run for.
 METHODS: dict[str, str] = {
@@ -68,24 +65,7 @@ PEER_LABELS: dict[str, str] = {
 
 # --------------------------------------------------------------------------- data
 
-def simulate(n: int, seed: int) -> pd.DataFrame:
-    """Confounded data with a constant effect TRUE_EFFECT (so ATE = ATT = 2).
-
-    x1..x3 and b1, b2 drive both treatment and outcome; the naive difference in
-    means is biased upwards. The treatment's linear predictor has SD ~0.7, so
-    propensities stay inside [0.02, 0.98] and no trimming rule bites.
-    """
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, len(NUMERIC)))
-    b1 = (x[:, 4] + rng.standard_normal(n) > 0.5).astype(float)
-    b2 = (rng.random(n) < 0.5).astype(float)
-    logit = -0.2 + 0.4 * x[:, 0] - 0.4 * x[:, 1] + 0.3 * x[:, 2] + 0.2 * x[:, 3] + 0.3 * b1 - 0.3 * b2
-    t = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
-    y = (1.0 + TRUE_EFFECT * t + 1.0 * x[:, 0] - 0.8 * x[:, 1] + 0.5 * x[:, 2] + 0.3 * x[:, 5]
-         + 0.5 * b1 + 0.4 * b2 + rng.standard_normal(n))
-    frame = pd.DataFrame(x, columns=list(NUMERIC))
-    frame["b1"], frame["b2"], frame["t"], frame["y"] = b1, b2, t, y
-    return frame
+from cqox_core.datasets.observational import simulate_observational as simulate  # noqa: E402
 
 
 def arrays(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

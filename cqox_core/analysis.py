@@ -2,43 +2,46 @@
 as one serialisable object."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from .api import estimate
+from . import registry
 from .cas import CAS, score
 from .data import Dataset, as_dataset
 from .decision import Decision, decide
 from .errors import CQOxError
 from .results import EffectResult, to_jsonable
 from .roles import Roles
+from .runner import Progress, run_methods
 from .selection import Choice, select
 
-#: Methods that wrap others or need extra parameters are not run by default.
-NOT_IN_BATTERY = frozenset({"bootstrap", "sensitivity"})
-#: Which runnable method gives the headline number: the design the roles point to first
-#: (a threshold, an instrument, a panel), then doubly robust before single-model methods.
-HEADLINE_ORDER = ("aipw", "ipw", "psm", "regression_adjustment", "g_computation", "stratification")
-DESIGN_ORDER = {"rd": ("rd",), "iv": ("iv",), "panel": ("staggered_did", "did", "synthetic_control",
-                                                       "panel_matching", "event_study"), "series": ("its",)}
+#: The design the roles point to, in order of precedence.
+def pointed_design(roles: Roles) -> str:
+    if roles.running and roles.cutoff is not None:
+        return "threshold"
+    if roles.instrument:
+        return "instrument"
+    if roles.unit and roles.time:
+        return "panel"
+    if roles.time:
+        return "time_series"
+    return "cross_section"
 
 
 def headline_order(roles: Roles) -> tuple[str, ...]:
-    if roles.running and roles.cutoff is not None:
-        return DESIGN_ORDER["rd"] + HEADLINE_ORDER
-    if roles.instrument:
-        return DESIGN_ORDER["iv"] + HEADLINE_ORDER
-    if roles.unit and roles.time:
-        return DESIGN_ORDER["panel"] + HEADLINE_ORDER
-    if roles.time:
-        return DESIGN_ORDER["series"] + HEADLINE_ORDER
-    return HEADLINE_ORDER
+    """Which result gives the headline number: the design the roles point to first, then the
+    cross-sectional methods; within each, the registry's headline rank (doubly robust first)."""
+    ranked = [s for s in registry.methods() if s.headline_rank is not None]
+    design = pointed_design(roles)
+    first = sorted((s for s in ranked if s.design == design and design != "cross_section"),
+                   key=lambda s: s.headline_rank or 0)
+    rest = sorted((s for s in ranked if s.design == "cross_section"), key=lambda s: s.headline_rank or 0)
+    return tuple(s.id for s in first + rest)
 
-Progress = Callable[[str, int, int, str], None]
+
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,11 @@ class Analysis:
 def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = None,
             methods: Sequence[str] | None = None, estimand: str = "ate", alpha: float = 0.05, seed: int = 0,
             value_per_unit: float | None = None, cost_per_treated: float = 0.0,
-            on_progress: Progress | None = None, **role_kw: Any) -> Analysis:
+            params: Mapping[str, dict[str, Any]] | None = None, on_progress: Progress | None = None,
+            **role_kw: Any) -> Analysis:
     """Run the whole battery. Roles not given are filled by auto mapping; a method
-    that cannot run records its typed error and the others still run."""
+    that cannot run records its typed error and the others still run. ``params``
+    maps a method id to its own parameters."""
     from .domain import detect_domain
     from .mapping import infer_roles
 
@@ -86,26 +91,12 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
     resolved = mapping.roles
     domain = detect_domain(dataset, resolved)
     choices = tuple(select(dataset, resolved))
-    runnable = [c.method for c in choices if c.runnable and c.method not in NOT_IN_BATTERY]
+    battery = set(registry.battery())
+    runnable = [c.method for c in choices if c.runnable and c.method in battery]
     todo = list(methods) if methods is not None else runnable
-    results: dict[str, EffectResult] = {}
-    errors: dict[str, dict[str, str]] = {}
-    elapsed: dict[str, float] = {}
-    for i, method in enumerate(todo):
-        if on_progress:
-            on_progress(method, i, len(todo), "running")
-        start = time.perf_counter()
-        try:
-            from . import registry
-
-            spec = registry.get(method)
-            use = estimand if estimand in spec.estimands else spec.estimands[0]
-            results[method] = estimate(method, dataset, roles=resolved, estimand=use, alpha=alpha, seed=seed)
-        except CQOxError as exc:
-            errors[method] = exc.to_dict()["error"]
-        elapsed[method] = time.perf_counter() - start
-        if on_progress:
-            on_progress(method, i + 1, len(todo), "failed" if method in errors else "done")
+    run = run_methods(dataset, resolved, todo, estimand=estimand, alpha=alpha, seed=seed, params=params,
+                      on_progress=on_progress)
+    results, errors, elapsed = run.results, run.errors, run.elapsed
     return assemble(dataset, mapping.to_dict(), domain.to_dict(), resolved, choices, results, errors, elapsed,
                     estimand=estimand, alpha=alpha, seed=seed, value_per_unit=value_per_unit,
                     cost_per_treated=cost_per_treated)

@@ -379,22 +379,21 @@ def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles,
 # Assembly
 # --------------------------------------------------------------------------
 
-#: Designs with one treated series, whose outcome SD mixes trend and noise.
-SINGLE_SERIES_METHODS = frozenset({"its", "synthetic_control"})
-
-
 def treatment_is_binary(result: EffectResult, dataset: Dataset, roles: Roles) -> bool:
     kind = result.diagnostics.get("treatment_kind")
     if kind is not None:
         return kind == "binary"
-    from .estimators.common import is_binary_treatment
+    from .estimators._common import is_binary_treatment
 
     return is_binary_treatment(dataset, roles)
 
 
 def e_value_skip_reason(result: EffectResult, dataset: Dataset, roles: Roles) -> str | None:
     """Why the E-value does not apply to this result, or None when it does."""
-    if result.method in SINGLE_SERIES_METHODS:
+    from . import registry
+
+    # designs with one treated series register e_value=False: their outcome SD mixes trend and noise
+    if result.method in {m.id for m in registry.methods() if not m.e_value}:
         return ("The E-value compares treated and untreated units with a common outcome spread; a single "
                 "treated series (interrupted time series, synthetic control) has no such spread to convert.")
     if (result.estimand or "").lower() not in AVERAGE_EFFECT_ESTIMANDS:

@@ -33,12 +33,13 @@ from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
 from ..inference import wald
 from ..prep import numeric_outcome
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from .common import finish
+from ._common import finish
 from ..panel import check_outcome_and_treatment
-from .synth import time_label
+from .synthetic_control import time_label
 
 #: Fewest observations allowed on each side of the intervention (a line needs two, a slope check three).
 MIN_PER_SEGMENT = 3
@@ -249,13 +250,22 @@ def _residual_checks(resid: np.ndarray, season_period: float | None) -> dict[str
             "residual_lag1_correlation": float(np.corrcoef(resid[1:], resid[:-1])[0, 1]) if n > 2 else math.nan}
 
 
-@register("its", family="time_series", estimands=("att",),
+@register("its", family="time_series", design="time_series", estimands=("att",),
           requires=Requirements(roles=("outcome", "treatment", "time"), recommended=("unit",),
                                 treatment="binary", min_rows=2 * MIN_PER_SEGMENT),
           title="Interrupted time series",
           summary="Fits the trend before an intervention and measures the jump in level and the change in slope "
                   "after it (segmented regression with Newey-West standard errors).",
-          transparency=0.95, cost_exponent=1.0)
+          params={
+              "maxlags": "Lags of autocorrelation the Newey-West standard error allows for; empty = chosen from "
+                         "the series length.",
+              "season_period": "Length of a seasonal cycle in periods (e.g. 12 for months); empty = no seasonal "
+                               "terms.",
+              "season_harmonics": "Number of sine/cosine pairs describing the season (more: more flexible).",
+              "aggregate": "How several rows per period are combined into one series value (mean or sum); empty "
+                           "= refuse several rows per period.",
+          },
+          headline_rank=10, e_value=False, example=examples.interrupted_series, transparency=0.95, cost_exponent=1.0)
 def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05, seed: int = 0,
         maxlags: int | None = None, season_period: float | None = None, season_harmonics: int = 2,
         aggregate: Literal["mean"] | None = None) -> EffectResult:

@@ -56,10 +56,11 @@ from scipy import optimize, stats
 from ..data import Dataset
 from ..errors import EstimationError, MethodError
 from ..prep import prepare
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from .common import finish, is_binary_treatment
+from ._common import finish, is_binary_treatment
 
 CovType = Literal["HC1", "HC3", "classical"]
 Kind = Literal["HC1", "HC3", "classical", "cluster"]
@@ -620,7 +621,7 @@ def strength_warnings(diag: dict[str, Any]) -> list[str]:
     return out
 
 
-@register("iv", family="instrumental_variables", estimands=("late", "ate"),
+@register("iv", family="instrumental_variables", design="instrument", estimands=("late", "ate"),
           requires=Requirements(roles=("outcome", "treatment", "instrument"), recommended=("covariates",),
                                 treatment="any"),
           title="Instrumental variables (2SLS)",
@@ -628,7 +629,11 @@ def strength_warnings(diag: dict[str, Any]) -> list[str]:
                   "instrument) to remove hidden confounding, by two-stage least squares. With a binary treatment "
                   "the estimate is the effect for those whose treatment the instrument changes (LATE); with a "
                   "continuous treatment it is the effect of one unit of treatment ('ate').",
-          transparency=0.8, cost_exponent=1.0)
+          params={
+              "cov_type": "Standard-error formula: HC1 (robust to unequal variances, the default), HC3 or "
+                          "classical; a cluster role gives cluster-robust errors instead.",
+          },
+          headline_rank=10, example=examples.instrumented, transparency=0.8, cost_exponent=1.0)
 def iv(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late", alpha: float = 0.05,
        seed: int = 0, cov_type: CovType = "HC1") -> EffectResult:
     """Two-stage least squares with one endogenous treatment (see the module docstring for sources).

@@ -43,12 +43,13 @@ from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
 from ..inference import wald
 from ..panel import prepare_panel
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from .common import finish
+from ._common import finish
 from ..panel import check_outcome_and_treatment
-from .synth import time_label
+from .synthetic_control import time_label
 
 
 @dataclass(frozen=True)
@@ -287,13 +288,20 @@ def _check_params(lag: int, leads: int, refinement: str, size_match: int, n_boot
                               f"{n_periods}.", f"Use lag={max(1, n_periods - 2)} or fewer.", code="E-EST-069")
 
 
-@register("panel_matching", family="panel", estimands=("att",),
+@register("panel_matching", family="panel", design="panel", estimands=("att",),
           requires=Requirements(roles=("outcome", "treatment", "unit", "time"), recommended=("covariates",),
                                 treatment="binary", panel=True, min_rows=8),
           title="Panel matching",
           summary="Matches each unit that switches into treatment with units that had the same treatment history "
                   "and similar past outcomes, then compares how their outcomes changed (difference-in-differences).",
-          transparency=0.85, cost_exponent=1.3)
+          params={
+              "lag": "Number of past periods whose treatment history must match exactly.",
+              "leads": "Periods after the switch for which effects are estimated (0 = the switch period).",
+              "refinement": "How matched sets are refined on past outcomes and covariates.",
+              "size_match": "Largest number of comparison units kept per treated switch after refinement.",
+              "n_boot": "Block-bootstrap replications over units for the standard error.",
+          },
+          headline_rank=40, example=lambda seed=0: examples.switching(seed, n_boot=30), transparency=0.85, cost_exponent=1.3)
 def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                    seed: int = 0, lag: int = 4, leads: int = 3,
                    refinement: Literal["mahalanobis", "none"] = "mahalanobis", size_match: int = 5,

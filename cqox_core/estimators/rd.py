@@ -61,10 +61,11 @@ from ..data import Dataset
 from ..diagnostics.density import density_test
 from ..errors import CQOxError, EstimationError, MethodError, RoleError
 from ..prep import binarize_treatment, design_matrix, numeric_outcome
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from .common import finish
+from ._common import finish
 
 Kernel = Literal["triangular", "epanechnikov", "uniform"]
 Bins = Literal["es", "qs"]
@@ -789,13 +790,20 @@ ESTIMAND_NOTE = {
 }
 
 
-@register("rd", family="regression_discontinuity", estimands=("late", "ate"),
+@register("rd", family="regression_discontinuity", design="threshold", estimands=("late", "ate"),
           requires=Requirements(roles=("outcome", "running", "cutoff"), recommended=("treatment", "covariates"),
                                 treatment="any", min_rows=2 * MIN_PER_SIDE),
           title="Regression discontinuity",
           summary="Compares units just below and just above a cutoff of a score, with local linear fits, a "
                   "data-driven bandwidth and robust bias-corrected intervals (sharp, or fuzzy with take-up).",
-          transparency=0.8, cost_exponent=1.1)
+          params={
+              "p": "Degree of the local polynomial on each side of the cutoff (1 = local linear, the standard).",
+              "kernel": "How the weight of a unit falls with its distance from the cutoff inside the bandwidth.",
+              "h": "Bandwidth around the cutoff; empty = chosen from the data (MSE-optimal, CCT 2014).",
+              "b": "Bandwidth of the bias correction; empty = chosen from the data.",
+              "bins": "How the RD plot groups the running variable: evenly spaced (es) or quantile-spaced (qs).",
+          },
+          headline_rank=10, example=examples.threshold, transparency=0.8, cost_exponent=1.1)
 def rd(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late", alpha: float = 0.05,
        seed: int = 0, p: int = 1, kernel: Kernel = "triangular", h: float | None = None, b: float | None = None,
        bins: Bins = "es") -> EffectResult:

@@ -29,10 +29,11 @@ from ..errors import EstimationError, MethodError
 from ..inference import ols
 from ..nuisance import propensity
 from ..prep import Prepared, prepare
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from .common import cache_key, finish
+from ._common import cache_key, finish
 
 
 @dataclass(frozen=True)
@@ -218,12 +219,17 @@ def no_stratum_error() -> EstimationError:
                            code="E-EST-011")
 
 
-@register("stratification", family="selection_on_observables", estimands=("ate", "att", "atc"),
+@register("stratification", family="selection_on_observables", design="cross_section", estimands=("ate", "att", "atc"),
           requires=Requirements(roles=("outcome", "treatment", "covariates"), treatment="binary"),
           title="Propensity score stratification",
           summary="Sorts units into groups with a similar estimated chance of treatment, compares treated and "
                   "untreated within each group, and averages the group differences.",
-          transparency=0.95, cost_exponent=1.1)
+          params={
+              "n_strata": "Number of propensity-score groups; 5 removes about 90% of the bias from the score "
+                          "(Cochran 1968).",
+              "regression_within": "Also adjust for the covariates by regression inside each stratum.",
+          },
+          headline_rank=60, example=examples.confounded, transparency=0.95, cost_exponent=1.1)
 def stratification(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "atc"] = "ate",
                    alpha: float = 0.05, seed: int = 0, n_strata: int = 5,
                    regression_within: bool = False) -> EffectResult:

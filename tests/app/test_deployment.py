@@ -122,9 +122,13 @@ def copies() -> list[tuple[list[str], str, str]]:
 
 
 def declared_packages() -> tuple[list[str], dict[str, list[str]]]:
+    """The packages `pip install .` ships (setuptools' discovery with pyproject's include patterns)."""
+    from setuptools import find_packages
+
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     setuptools = pyproject["tool"]["setuptools"]
-    return setuptools["packages"], setuptools.get("package-data", {})
+    found = find_packages(str(ROOT), include=setuptools["packages"]["find"]["include"])
+    return found, setuptools.get("package-data", {})
 
 
 @pytest.fixture(scope="module")
@@ -206,14 +210,14 @@ def test_dockerignore_keeps_environments_and_artifacts_out_but_not_what_is_copie
 
 
 def test_pip_install_dot_installs_every_package_of_the_engine():
-    """pyproject.toml lists its packages explicitly, so a new subpackage must be added there, or
-    `pip install .` (the image; an editable install hides this) leaves it out."""
+    """Every subpackage on disk is one `pip install .` ships (the image; an editable install would
+    hide a missing one)."""
     packages, _ = declared_packages()
     on_disk = sorted(str(p.parent.relative_to(ROOT)).replace("/", ".")
                      for top in ("cqox_core", "wolfram") for p in (ROOT / top).rglob("__init__.py")
                      if "__pycache__" not in p.parts)
     missing = [p for p in on_disk if p not in packages]
-    assert not missing, f"not in [tool.setuptools] packages of pyproject.toml: {missing}"
+    assert not missing, f"not shipped by `pip install .` (pyproject packages.find): {missing}"
 
 
 def test_every_import_of_the_app_works_in_the_image(image, tmp_path):

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from cqox_core.analysis import NOT_IN_BATTERY
+from cqox_core import registry
 from cqox_core.data import Dataset
 from cqox_core.store import Store
 from cqox_core.visuals import figures_for_analysis
@@ -78,14 +78,14 @@ def test_estimators_preselects_the_battery_and_a_run_stores_the_analysis(app_as,
     boxes = {c.key.removeprefix("use-"): c.value for c in at.checkbox if c.key and c.key.startswith("use-")}
     runnable = set(boxes)
     assert BATTERY <= runnable
-    assert {m for m, on in boxes.items() if on} == runnable - NOT_IN_BATTERY
+    assert {m for m, on in boxes.items() if on} == runnable & set(registry.battery())
     assert at.subheader[0].value == f"{len(runnable)} can run with these roles"
 
     analysis, label = run_battery(at)
-    assert label == f"Run {len(runnable - NOT_IN_BATTERY)} estimator(s)"
-    assert set(analysis["results"]) == runnable - NOT_IN_BATTERY
+    assert label == f"Run {len(runnable & set(registry.battery()))} estimator(s)"
+    assert set(analysis["results"]) == runnable & set(registry.battery())
     assert analysis["errors"] == {}
-    assert analysis["headline"] == "aipw"  # doubly robust first (HEADLINE_ORDER)
+    assert analysis["headline"] == "aipw"  # doubly robust first (registry headline_rank)
     for method, r in analysis["results"].items():
         # the data have a constant effect of 8; four of the method's own standard errors is a loose
         # bound for a plumbing test (a wrong column or sign would be off by far more)

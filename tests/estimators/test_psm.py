@@ -13,28 +13,13 @@ import statsmodels.api as sm
 from sklearn.neighbors import NearestNeighbors
 
 import cqox_core as cq
+from cqox_core.datasets.observational import simulate_with_effects as simulate
 from cqox_core.errors import EstimationError, MethodError, RoleError
 
 NSW_COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
 #: Experimental benchmark on the NSW sample: difference in means of re78 (LaLonde 1986;
 #: Dehejia & Wahba 1999, Table 3).
 NSW_EXPERIMENTAL_ATT = 1794.34
-
-
-def simulate(n: int, seed: int, heterogeneous: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
-    """x1..x3 raise both the odds of treatment and the untreated outcome (confounding).
-
-    Effect 2 for everyone, or 1 + 1.5 x1 (then the treated, who have larger x1,
-    gain more: ATT > ATE). Returns the frame and each unit's true effect.
-    """
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    p = 1 / (1 + np.exp(-(-0.3 + 0.8 * X[:, 0] - 0.6 * X[:, 1] + 0.4 * X[:, 2])))
-    t = (rng.random(n) < p).astype(int)
-    effect = 1.0 + 1.5 * X[:, 0] if heterogeneous else np.full(n, 2.0)
-    y0 = 1 + 2 * X[:, 0] - 1.5 * X[:, 1] + X[:, 2] + rng.normal(size=n)
-    frame = pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(t=t, y=y0 + t * effect)
-    return frame, effect
 
 
 def naive_difference(frame: pd.DataFrame) -> float:

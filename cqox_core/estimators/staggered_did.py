@@ -71,10 +71,11 @@ from ..inference import wald
 from ..nuisance import fit_logit
 from ..panel import prepare_panel
 from ..prep import design_matrix, independent_columns
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from .common import finish
+from ._common import finish
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 BasePeriod = Literal["varying", "universal"]
@@ -661,14 +662,24 @@ def pretrend_diagnostics(cells: list[Cell], infl: np.ndarray, agg: Aggregations)
     return out
 
 
-@register("staggered_did", family="difference_in_differences", estimands=("att",),
+@register("staggered_did", family="difference_in_differences", design="panel", estimands=("att",),
           requires=Requirements(roles=("outcome", "treatment", "unit", "time"), recommended=("covariates",),
                                 treatment="binary", panel=True, min_rows=8),
           title="Staggered difference-in-differences (Callaway-Sant'Anna)",
           summary="Compares each group of units that started treatment at the same time with units not (yet) "
                   "treated, period by period, then averages those clean comparisons into an overall effect "
                   "and an event-study path.",
-          transparency=0.8, cost_exponent=1.0)
+          params={
+              "control_group": "Comparison units: never treated, or also those not yet treated.",
+              "base_period": "Pre-period comparisons of t with t-1 (varying) or with the period before "
+                             "treatment (universal).",
+              "est_method": "How covariates enter: doubly robust (dr), weighting (ipw) or outcome regression "
+                            "(reg); identical without covariates.",
+              "n_boot": "Multiplier-bootstrap draws for the standard errors and uniform bands (0 = analytic "
+                        "standard errors, no bands).",
+              "bootstrap_weights": "Distribution of the bootstrap multipliers (Mammen or Rademacher).",
+          },
+          headline_rank=10, example=lambda seed=0: examples.staggered(seed, n_boot=99), transparency=0.8, cost_exponent=1.0)
 def staggered_did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                   seed: int = 0, control_group: ControlGroup = "never_treated", base_period: BasePeriod = "varying",
                   est_method: EstMethod = "dr", n_boot: int = 999,

@@ -15,12 +15,13 @@ import numpy as np
 from ..data import Dataset
 from ..diagnostics import standard_diagnostics
 from ..errors import EstimationError
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ..inference import least_squares, ols
 from ..prep import Prepared, RowSampler, prepare, row_sampler
-from .common import finish, is_binary_treatment
+from ._common import finish, is_binary_treatment
 
 
 def regression_design(prep: Prepared, *, binary: bool, estimand: str, interacted: bool) -> np.ndarray:
@@ -66,12 +67,16 @@ def replicate_estimator(data: Dataset, roles: Roles, *, estimand: str = "ate", i
                                                                interacted=interacted)
 
 
-@register("regression_adjustment", family="selection_on_observables", estimands=("ate", "att"),
+@register("regression_adjustment", family="selection_on_observables", design="cross_section", estimands=("ate", "att"),
           requires=Requirements(roles=("outcome", "treatment", "covariates"), treatment="any"),
           title="Regression adjustment",
           summary="Compares treated and untreated after modelling the outcome on the covariates with least "
                   "squares (Lin's fully interacted form for a binary treatment).",
-          transparency=1.0, cost_exponent=1.0)
+          params={
+              "interacted": "Lin's estimator: lets the covariates' effect differ between groups (recommended).",
+              "cov_type": "Standard-error formula; HC3 is robust to unequal variances and safe in small samples.",
+          },
+          headline_rank=40, resampling=replicate_estimator, example=examples.confounded, transparency=1.0, cost_exponent=1.0)
 def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att"] = "ate",
                           alpha: float = 0.05, seed: int = 0, interacted: bool = True,
                           cov_type: Literal["HC3", "HC1", "classical"] = "HC3") -> EffectResult:

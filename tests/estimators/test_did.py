@@ -17,8 +17,8 @@ import pytest
 import cqox_core as cq
 from cqox_core.diagnostics.bacon import FORBIDDEN, bacon_decomposition
 from cqox_core.errors import CQOxError, EstimationError, RoleError
-from cqox_core.estimators import did as did_module
-from cqox_core.estimators.did import fit_fixed_effects
+from cqox_core.estimators import _twfe as did_module
+from cqox_core.estimators._twfe import fit_fixed_effects
 
 ROLES = dict(outcome="y", treatment="d", unit="unit", time="time")
 

@@ -13,7 +13,7 @@ from scipy import stats
 import cqox_core as cq
 from cqox_core import registry
 from cqox_core.errors import EstimationError, MethodError
-from cqox_core.estimators import resampling
+from cqox_core.estimators import bootstrap as resampling
 from cqox_core.inference import bootstrap_draws
 from cqox_core.results import SubEstimate
 from conftest import simulate_confounded
@@ -289,7 +289,7 @@ def test_registered_for_every_estimand_it_can_forward():
 
 def arm_means(data, roles, *, estimand="ate", alpha=0.05, seed=0):
     """A stand-in method with labelled sub-estimates (the two arm means)."""
-    from cqox_core.estimators.common import finish
+    from cqox_core.estimators._common import finish
     y, t = data.frame[roles.outcome].to_numpy(float), data.frame[roles.treatment].to_numpy() == 1
     by = (SubEstimate("treated_mean", float(y[t].mean())), SubEstimate("control_mean", float(y[~t].mean())))
     return finish("arm_means", estimand, float(y[t].mean() - y[~t].mean()), math.nan, alpha=alpha,
@@ -299,7 +299,8 @@ def arm_means(data, roles, *, estimand="ate", alpha=0.05, seed=0):
 def test_labelled_sub_estimates_are_bootstrapped_too(monkeypatch):
     """The bootstrap SE of an arm mean is sd/sqrt(n_arm) up to Monte Carlo error
     (B = 400: 3.5%) and the random arm size; 15% tolerance."""
-    spec = registry.MethodSpec(id="arm_means", func=arm_means, family="test", estimands=("ate",),
+    spec = registry.MethodSpec(id="arm_means", func=arm_means, family="test", design="cross_section",
+                               estimands=("ate",),
                                requires=registry.Requirements(), title="arm means", summary="test only")
     monkeypatch.setitem(registry._REGISTRY, "arm_means", spec)
     df = homoskedastic(500, seed=4)

@@ -31,7 +31,7 @@ another draw: replacing it would keep only the resamples the method can handle
 and understate the uncertainty. Above 10% failures the bootstrap refuses.
 
 A replicate needs only the wrapped method's numbers, not its diagnostics. A
-method listed in ARRAY_ESTIMATORS gives its point estimate as a function of
+method whose registry spec has a ``resampling`` hook gives its point estimate as a function of
 prepared arrays, so its replicates take rows of the arrays prepared once
 (prep.RowSampler) instead of preparing a resampled frame; every resample the
 arrays cannot reproduce exactly, and every failure, goes through the frame as
@@ -48,16 +48,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import api, registry
+from .. import registry
 from ..data import Dataset
 from ..errors import CQOxError, EstimationError, MethodError
 from ..inference import bootstrap_draws, wald
 from ..prep import Prepared, RowSampler
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles, role_names
-from . import regression
-from .common import finish
+from ._common import finish
 
 CIMethod = Literal["percentile", "bca"]
 CI_METHODS: tuple[str, ...] = ("percentile", "bca")
@@ -80,11 +80,6 @@ InnerCall = Callable[[Dataset, int], EffectResult]
 ArrayEstimate = Callable[[Prepared, int], float]
 #: Methods whose point estimate is a function of prepared arrays: id -> a builder called as
 #: builder(data, roles, estimand=..., **method_params), returning (RowSampler, estimate) or None.
-ARRAY_ESTIMATORS: dict[str, Callable[..., tuple[RowSampler, ArrayEstimate] | None]] = {
-    "regression_adjustment": regression.replicate_estimator,
-}
-
-
 @dataclass(frozen=True)
 class Replicate:
     """What the bootstrap keeps of one fit: the estimate and the labelled sub-estimates."""
@@ -259,7 +254,7 @@ def array_path(spec: registry.MethodSpec, data: Dataset, roles: Roles, estimand:
                plan: ResamplingPlan) -> ArrayPath | None:
     """The fast path for ``spec``, or None: the method has none, or relabelling the drawn clusters
     would change which rows count as complete (a missing cluster label gets a label) or what is read."""
-    build = ARRAY_ESTIMATORS.get(spec.id)
+    build = spec.resampling
     if build is None or not relabelling_is_neutral(data.frame, roles, plan):
         return None
     built = build(data, roles, estimand=estimand, **params)
@@ -571,11 +566,18 @@ def summarise(full: EffectResult, run: BootstrapRun, alpha: float) -> EffectResu
     return result.replace(ci_lower=interval.lower, ci_upper=interval.upper)
 
 
-@register("bootstrap", family="resampling", estimands=("ate", "att", "atc", "late"),
+@register("bootstrap", family="resampling", design="wrapper", estimands=("ate", "att", "atc", "late"),
           requires=Requirements(roles=("outcome", "treatment"), treatment="any"),
           title="Bootstrap (wraps another method)",
           summary="Re-runs a chosen method on many resampled copies of the data (whole clusters when a cluster "
                   "is set) and reads the uncertainty off the spread of its answers.",
+          params={
+              "of": "The method whose uncertainty the bootstrap measures.",
+              "n_boot": "Bootstrap replications; 200 gives standard errors within about 5%.",
+              "ci": "Bootstrap interval: percentile, or BCa (corrects bias and skew).",
+              "inner_params": "Parameters passed on to the wrapped method (a dictionary; API only).",
+          },
+          battery=False, example=lambda seed=0: examples.confounded(seed, of="regression_adjustment", n_boot=30),
           transparency=0.9, cost_exponent=1.0)
 def bootstrap(data: Dataset, roles: Roles, *, estimand: str = "ate", alpha: float = 0.05, seed: int = 0,
               of: str | None = None, n_boot: int = 200, ci: CIMethod = "percentile",
@@ -591,7 +593,9 @@ def bootstrap(data: Dataset, roles: Roles, *, estimand: str = "ate", alpha: floa
     params = check_bootstrap_params(of, n_boot, ci, inner_params)
     spec = registry.get(of)
     check_inner_estimand(spec, estimand)
-    full = api.estimate(of, data, roles=roles, estimand=estimand, alpha=alpha, seed=seed,
+    from ..api import estimate  # at call time: api imports the registry, which discovers this module
+
+    full = estimate(of, data, roles=roles, estimand=estimand, alpha=alpha, seed=seed,
                         with_gates=False, with_sensitivity=False, **params)
     inner_roles = dataclasses.replace(Roles.from_dict(full.roles), extra=roles.extra)
     run = resample(spec, data, inner_roles, estimand, alpha, seed, int(n_boot), ci, params)

@@ -35,7 +35,7 @@ from scipy import optimize
 
 import cqox_core as cq
 from cqox_core.errors import EstimationError, RoleError
-from cqox_core.estimators.synth import simplex_least_squares
+from cqox_core.estimators.synthetic_control import simplex_least_squares
 
 SYNTHDID_SC_ESTIMATE = -19.619663470944012
 SYNTHDID_SC_WEIGHTS = {"Utah": 0.396104, "Montana": 0.232273, "Nevada": 0.204426, "Connecticut": 0.104467,

@@ -27,11 +27,13 @@ from ..diagnostics import standard_diagnostics
 from ..errors import EstimationError, MethodError
 from ..inference import bootstrap_draws
 from ..prep import prepare
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from .common import finish
-from .weighting import predict_outcome, r_squared, weight_role_note
+from ._common import finish
+from ._crossfit import predict_outcome, r_squared
+from ._propensity import weight_role_note
 
 Learner = Literal["linear", "gbm"]
 ROW_CHUNK = 4_096
@@ -174,12 +176,17 @@ def bootstrap_summary(draws: np.ndarray, alpha: float, warnings: list[str]) -> t
     return float(np.std(ok, ddof=1)), [float(lo), float(hi)], int(ok.size)
 
 
-@register("g_computation", family="selection_on_observables", estimands=("ate", "att"),
+@register("g_computation", family="selection_on_observables", design="cross_section", estimands=("ate", "att"),
           requires=Requirements(roles=("outcome", "treatment", "covariates"), treatment="binary"),
           title="G-computation (standardisation)",
           summary="Predicts every unit's outcome both with and without treatment from an outcome model fitted in "
                   "each group, then averages the difference; uncertainty comes from resampling the data.",
-          transparency=0.8, cost_exponent=1.0)
+          params={
+              "outcome_learner": "Model for the outcome in each group: linear (transparent) or gradient boosting "
+                                 "(flexible).",
+              "n_boot": "Bootstrap replications; 200 gives standard errors within about 5%.",
+          },
+          headline_rank=50, example=lambda seed=0: examples.confounded(seed, n_boot=30), transparency=0.8, cost_exponent=1.0)
 def g_computation(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att"] = "ate", alpha: float = 0.05,
                   seed: int = 0, outcome_learner: Learner = "linear", n_boot: int = 200) -> EffectResult:
     """Standardisation over the covariate distribution (Robins 1986; What If, ch. 13).

@@ -39,10 +39,11 @@ from scipy import optimize
 from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
 from ..panel import check_outcome_and_treatment, prepare_panel
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from .common import finish
+from ._common import finish
 
 #: Weights below this are reported as zero (the solver's numerical floor).
 WEIGHT_FLOOR = 1e-6
@@ -452,13 +453,20 @@ def placebo_p(treated_ratio: float, placebo_ratios: list[float]) -> tuple[float,
 # the estimator
 # ---------------------------------------------------------------------------
 
-@register("synthetic_control", family="panel", estimands=("att",),
+@register("synthetic_control", family="panel", design="panel", estimands=("att",),
           requires=Requirements(roles=("outcome", "treatment", "unit", "time"), treatment="binary", panel=True,
                                 min_rows=8),
           title="Synthetic control",
           summary="Builds a weighted average of untreated units that tracks the treated unit before treatment, and "
                   "reads the effect as the gap after it; placebo runs give the p-value.",
-          transparency=0.85, cost_exponent=1.2)
+          params={
+              "treated_unit": "Which unit is the treated one; empty = the unit whose treatment switches on.",
+              "v": "Weights of the pre-period outcomes in the fit: equal, or optimised for prediction.",
+              "predictor_periods": "Pre-treatment periods used as predictors; empty = all of them.",
+              "placebos": "Run the method on every donor as if it were treated, for the placebo p-value.",
+              "variant": "Classic synthetic control (sc) or synthetic difference-in-differences (sdid).",
+          },
+          headline_rank=30, e_value=False, example=examples.one_treated_unit, transparency=0.85, cost_exponent=1.2)
 def synthetic_control(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                       seed: int = 0, treated_unit: Any = None, v: Literal["equal", "optimize"] = "equal",
                       predictor_periods: Sequence[Any] | None = None, placebos: bool = True,

@@ -36,10 +36,11 @@ from ..diagnostics import standard_diagnostics
 from ..errors import EstimationError, MethodError
 from ..nuisance import propensity
 from ..prep import Prepared, prepare
+from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from .common import cache_key, finish
+from ._common import cache_key, finish
 
 MAX_REPORTED_PAIRS = 1000
 #: Distances on the logit scale closer than this count as equal. Discrete covariates
@@ -386,12 +387,22 @@ def no_match_error(estimand: str, caliper: float, width: float) -> EstimationErr
                            "overlap diagnostics before trusting any estimate.", code="E-EST-010")
 
 
-@register("psm", family="selection_on_observables", estimands=("att", "ate", "atc"),
+@register("psm", family="selection_on_observables", design="cross_section", estimands=("att", "ate", "atc"),
           requires=Requirements(roles=("outcome", "treatment", "covariates"), treatment="binary"),
           title="Propensity score matching",
           summary="Pairs each treated unit with the untreated unit(s) most alike in their estimated chance of "
                   "treatment, then compares the outcomes within the pairs.",
-          transparency=0.9, cost_exponent=1.1)
+          params={
+              "k": "Number of comparison units matched to each treated unit. More neighbours: less noise, more "
+                   "bias.",
+              "caliper": "Largest allowed distance between matched units, in standard deviations of the logit "
+                         "score (0.2 is Austin's 2011 recommendation). Empty = no limit.",
+              "replace": "Allow a comparison unit to be reused. Better matches, slightly wider intervals.",
+              "order": "Order in which treated units pick partners when matching without replacement.",
+              "variance_neighbors": "Neighbours used to estimate the noise of each unit's outcome "
+                                    "(Abadie-Imbens).",
+          },
+          headline_rank=30, example=examples.confounded, transparency=0.9, cost_exponent=1.1)
 def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] = "att", alpha: float = 0.05,
         seed: int = 0, k: int = 1, caliper: float | None = 0.2, replace: bool = True,
         order: Literal["random", "largest", "smallest"] = "random", variance_neighbors: int = 1) -> EffectResult:
