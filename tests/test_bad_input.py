@@ -2,7 +2,7 @@
 (never a raw pandas/pyarrow/openpyxl/json/zip exception), and the few odd
 files we choose to accept must load correctly.
 
-Decisions pinned here (see cqox_core/data.py's docstring):
+Decisions pinned here (see the docstring of cqox_core/data/__init__.py):
 - a row with more values than the header is E-DATA-008 naming the line;
 - a file mixing UTF-8 and Windows-1252 lines loads, each line decoded in its
   own encoding, with a warning;

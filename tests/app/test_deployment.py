@@ -122,13 +122,20 @@ def copies() -> list[tuple[list[str], str, str]]:
 
 
 def declared_packages() -> tuple[list[str], dict[str, list[str]]]:
-    """The packages `pip install .` ships (setuptools' discovery with pyproject's include patterns)."""
-    from setuptools import find_packages
-
+    """The packages `pip install .` ships: an explicit `packages` list, or what
+    [tool.setuptools.packages.find] discovers (setuptools' own finder, same arguments)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     setuptools = pyproject["tool"]["setuptools"]
-    found = find_packages(str(ROOT), include=setuptools["packages"]["find"]["include"])
-    return found, setuptools.get("package-data", {})
+    packages = setuptools.get("packages")
+    if isinstance(packages, dict):
+        from setuptools import find_namespace_packages, find_packages
+
+        find = packages["find"]
+        finder = find_namespace_packages if find.get("namespaces", True) else find_packages
+        packages = []
+        for where in find.get("where", ["."]):
+            packages += finder(str(ROOT / where), include=find.get("include", ["*"]), exclude=find.get("exclude", ()))
+    return packages, setuptools.get("package-data", {})
 
 
 @pytest.fixture(scope="module")
@@ -210,14 +217,14 @@ def test_dockerignore_keeps_environments_and_artifacts_out_but_not_what_is_copie
 
 
 def test_pip_install_dot_installs_every_package_of_the_engine():
-    """Every subpackage on disk is one `pip install .` ships (the image; an editable install would
-    hide a missing one)."""
+    """A subpackage that pyproject.toml neither lists nor discovers is left out by `pip install .`
+    (the image; an editable install hides this)."""
     packages, _ = declared_packages()
     on_disk = sorted(str(p.parent.relative_to(ROOT)).replace("/", ".")
                      for top in ("cqox_core", "wolfram") for p in (ROOT / top).rglob("__init__.py")
                      if "__pycache__" not in p.parts)
     missing = [p for p in on_disk if p not in packages]
-    assert not missing, f"not shipped by `pip install .` (pyproject packages.find): {missing}"
+    assert not missing, f"not in [tool.setuptools] packages of pyproject.toml: {missing}"
 
 
 def test_every_import_of_the_app_works_in_the_image(image, tmp_path):
