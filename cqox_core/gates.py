@@ -25,6 +25,14 @@ Quasi-experimental designs report these diagnostics, read by the gates below:
 | pre_fit         | pre_rmspe_relative        | < 0.05      | < 0.10      | ≥ 0.10   |
 | placebo         | placebo_p                 | ≤ 0.10      | otherwise   | never    |
 | autocorrelation | autocorrelation_p         | ≥ 0.05      | otherwise   | never    |
+| effective_points | min effective_points_*    | ≥ 10        | otherwise   | never    |
+
+effective_points (RD) counts cells, not rows (effective_points_left/right:
+distinct running values within the bandwidth h on each side): with a running
+variable in a few dozen values (age in months) the bandwidth can hold hundreds
+of people but only five or six distinct values a side, and the local line is
+then fitted through that many points. rd refuses only an unidentified fit
+(fewer than p + 1 values), so this gate warns and never fails.
 
 Balance after regression adjustment is not produced by the method (regression
 models the imbalance rather than removing it), so for it the gate reads the
@@ -204,4 +212,26 @@ def design_gates(d: dict[str, Any]) -> list[Gate]:
                   f"Residuals are autocorrelated (Ljung-Box p = {v:.3f}); Newey-West standard errors "
                   "account for it, but check the lag length and seasonality.",
         "Add seasonal terms or increase the HAC lag length."))
+    out.append(effective_points_gate(d))
     return [g for g in out if g is not None]
+
+
+def effective_points_gate(d: dict[str, Any]) -> Gate | None:
+    """RD: distinct running-variable values inside the bandwidth on each side (warn below 10)."""
+    left, right = d.get("effective_points_left"), d.get("effective_points_right")
+    if left is None or right is None:
+        return None
+    fewest = min(int(left), int(right))
+    side = "below" if int(left) <= int(right) else "above"
+    if fewest >= 10:
+        return Gate("effective_points", "pass", float(fewest), 10.0,
+                    f"The local fits use {left} distinct values of the running variable below the cutoff and "
+                    f"{right} above it (10 or more a side is comfortable).")
+    return Gate("effective_points", "warn", float(fewest), 10.0,
+                f"Only {fewest} distinct values of the running variable lie within the bandwidth {side} the "
+                f"cutoff ({left} below, {right} above), however many rows they hold: the local fit on that side "
+                "rests on that many points, so the estimate leans on its fitted shape holding across whole cells "
+                "(fewer than 10 distinct values a side).",
+                "Check that the estimate holds at a wider and a narrower bandwidth (--param h=VALUE); with a "
+                "running variable this coarse, compare honest intervals for a discrete score (Kolesar & Rothe "
+                "2018) or a local-randomization analysis of the cells next to the cutoff.")

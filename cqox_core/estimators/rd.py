@@ -41,10 +41,25 @@ bias-corrected ones, centred on the bias-corrected estimate (CCT Sec. 3), so
 the interval need not be symmetric around the headline. Both versions are in
 the diagnostics.
 
+Coarse running variables and mass points (rdrobust's default masspoints =
+"adjust"): the rule-of-thumb pilot uses the number of distinct running values;
+when at least 20% of the observations on a side repeat a value, the pilot
+bandwidths c_bw and d are widened to span 10 distinct values on each side
+(bwcheck = 10; h and b themselves are not floored), and the nearest-neighbour
+variance takes every observation tied at the same value as a neighbour. As in
+rdrobust, the variance is not clustered by mass point (Kolesar & Rothe 2018,
+AER 108:2277, show that clustering by running value can undercover). The fit is
+refused only when it is not identified: fewer than p + 1 distinct values within
+h, or p + 2 within b, on a side (E-EST-051). A window that holds few cells (age
+in months, one row per cell) is estimated; ``effective_points_left/right`` count
+the distinct values within h and the ``effective_points`` gate warns below 10.
+
 Deliberate differences from rdrobust: one bandwidth on both sides only
 ("mserd"), derivative order 0 only, no covariate adjustment (covariates feed
-the balance table), and fewer than 10 observations on a side within the
-bandwidth is an error here (rdrobust would go on).
+the balance table), and fewer than 10 observations on a side of the cutoff in
+the whole sample is an error here (rdrobust would go on, and below 20
+observations in all it would skip the bandwidth selector and use the whole
+range).
 """
 from __future__ import annotations
 
@@ -71,8 +86,13 @@ Kernel = Literal["triangular", "epanechnikov", "uniform"]
 Bins = Literal["es", "qs"]
 
 NN_MATCHES = 3
-#: Fewest observations on each side inside the bandwidth before we refuse to estimate.
+#: Fewest observations on each side of the cutoff in the whole sample before we refuse to estimate
+#: (within the bandwidth only identification is required, as in rdrobust).
 MIN_PER_SIDE = 10
+#: Share of repeated running values on a side from which rdrobust treats the score as having mass points.
+MASS_POINT_SHARE = 0.2
+#: Distinct running values the pilot bandwidths must span on each side with mass points (rdrobust's bwcheck).
+MASS_POINT_PILOT_VALUES = 10
 #: First-stage t below this (p >= 0.05): the treatment does not detectably jump; no ratio is reported.
 MIN_FIRST_STAGE_T = 1.96
 #: rdbwselect's rule-of-thumb kernel constants for the pilot bandwidth.
@@ -291,16 +311,24 @@ def _standardise(left: Side, right: Side, c: float) -> tuple[Side, Side, float, 
     return rescale(left), rescale(right), c / x_sd, x_sd
 
 
+def has_mass_points(left_x: np.ndarray, right_x: np.ndarray) -> bool:
+    """rdrobust's test: at least 20% of the observations on a side repeat a running value
+    already seen (1 - distinct/n >= 0.2)."""
+    return max(1 - np.unique(left_x).size / left_x.size,
+               1 - np.unique(right_x).size / right_x.size) >= MASS_POINT_SHARE
+
+
 def _bandwidth_floor(left: Side, right: Side, c: float, warnings: list[str]) -> float:
-    """With many repeated running values (>= 20% on a side), pilots must span 10 distinct
-    values per side (rdrobust masspoints = "adjust", bwcheck = 10)."""
-    ul, ur = np.unique(left.x), np.unique(right.x)
-    if max(1 - ul.size / left.n, 1 - ur.size / right.n) < 0.2:
+    """With mass points, the pilots must span 10 distinct values per side
+    (rdrobust masspoints = "adjust", bwcheck = 10); the final h and b are not floored."""
+    if not has_mass_points(left.x, right.x):
         return 0.0
+    ul, ur = np.unique(left.x), np.unique(right.x)
     warnings.append("The running variable has many repeated values (mass points); the pilot bandwidths were "
-                    "widened to cover at least 10 distinct values on each side, as rdrobust does.")
-    near_l = np.sort(np.abs(ul - c))[min(10, ul.size) - 1]
-    near_r = np.sort(np.abs(ur - c))[min(10, ur.size) - 1]
+                    f"widened to cover at least {MASS_POINT_PILOT_VALUES} distinct values on each side, as "
+                    "rdrobust does.")
+    near_l = np.sort(np.abs(ul - c))[min(MASS_POINT_PILOT_VALUES, ul.size) - 1]
+    near_r = np.sort(np.abs(ur - c))[min(MASS_POINT_PILOT_VALUES, ur.size) - 1]
     return float(max(near_l, near_r) * _PAD)
 
 
@@ -353,6 +381,7 @@ class SideEstimate:
     beta_p: np.ndarray             # (p+1, k) conventional polynomial coefficients
     n_h: int
     n_b: int
+    points_h: int                  # distinct running values with positive weight within h
 
     def limit(self, conventional: bool = True) -> np.ndarray:
         a = self.a_conventional if conventional else self.a_bias_corrected
@@ -384,7 +413,7 @@ def side_estimate(side: Side, c: float, h: float, b: float, p: int, kernel: Kern
     else:
         res_h = res_b = nn_residuals(sub.x, sub.D)
     return SideEstimate(RW_p @ inv_p[:, 0], Q @ inv_p[:, 0], res_h, res_b, sub.cluster, sub.D, beta_p,
-                        int(np.sum(w_h > 0)), int(np.sum(w_b > 0)))
+                        int(np.sum(w_h > 0)), int(np.sum(w_b > 0)), int(np.unique(sub.x[w_h > 0]).size))
 
 
 @dataclass(frozen=True)
@@ -440,17 +469,22 @@ def estimate_at(left: Side, right: Side, c: float, h: float, b: float, p: int, k
 
 
 def check_window(left: Side, right: Side, c: float, h: float, b: float, p: int, kernel: Kernel) -> None:
-    """E-EST-051: each side needs MIN_PER_SIDE observations within h and enough distinct values."""
-    counts = [int(np.sum(s.kernel(c, h, kernel) > 0)) for s in (left, right)]
-    distinct_h = [np.unique(s.x[s.kernel(c, h, kernel) > 0]).size for s in (left, right)]
-    distinct_b = [np.unique(s.x[s.kernel(c, b, kernel) > 0]).size for s in (left, right)]
-    if min(counts) < MIN_PER_SIDE or min(distinct_h) < p + 1 or min(distinct_b) < p + 2:
-        raise EstimationError(
-            f"Within the bandwidth h = {h:.4g} there are {counts[0]} observations below the cutoff and "
-            f"{counts[1]} above it; at least {MIN_PER_SIDE} on each side (with {p + 1} distinct running values) "
-            "are needed for a local fit.",
-            "Widen the bandwidth (--param h=VALUE), lower the polynomial order, or collect more data near "
-            "the cutoff.", code="E-EST-051")
+    """E-EST-051 when the local fits are not identified: each side needs p + 1 distinct running
+    values with positive weight within h and p + 2 within b (rdrobust's rule). A window with
+    few distinct values is estimated and reported (diagnostics ``effective_points_*``, gate
+    ``effective_points``), as rdrobust does, instead of refused."""
+    def distinct(bw: float) -> list[int]:
+        return [int(np.unique(s.x[s.kernel(c, bw, kernel) > 0]).size) for s in (left, right)]
+
+    distinct_h, distinct_b = distinct(h), distinct(b)
+    if min(distinct_h) >= p + 1 and min(distinct_b) >= p + 2:
+        return
+    need, got, bw, name = ((p + 1, distinct_h, h, "h") if min(distinct_h) < p + 1 else (p + 2, distinct_b, b, "b"))
+    raise EstimationError(
+        f"Within the bandwidth {name} = {bw:.4g} the running variable takes {got[0]} distinct value(s) below the "
+        f"cutoff and {got[1]} above it; a local polynomial of order {need - 1} needs at least {need} on each side.",
+        "Widen the bandwidth (--param h=VALUE), lower the polynomial order, or collect more data near "
+        "the cutoff.", code="E-EST-051")
 
 
 def rd_fit(left: Side, right: Side, c: float, *, p: int = 1, kernel: Kernel = "triangular",
@@ -634,7 +668,8 @@ def _balance_row(sub: RDData, p: int, kernel: Kernel, alpha: float) -> dict[str,
         return {"error": f"could not be estimated: {exc}"}
     lo, hi, pv = fit.robust_ci(alpha)
     return {"estimate": fit.estimate, "p_value": pv, "ci_lower": lo, "ci_upper": hi, "h": fit.h,
-            "n_effective_left": fit.left.n_h, "n_effective_right": fit.right.n_h}
+            "n_effective_left": fit.left.n_h, "n_effective_right": fit.right.n_h,
+            "effective_points_left": fit.left.points_h, "effective_points_right": fit.right.points_h}
 
 
 def density_diagnostics(data: Dataset, roles: Roles, warnings: list[str]) -> dict[str, Any]:
@@ -694,8 +729,7 @@ def _binned_means(x: np.ndarray, y: np.ndarray, edges: np.ndarray, side: str) ->
 def rd_plot_data(d: RDData, fit: RDFit, method: Bins = "es", points: int = 50) -> dict[str, Any]:
     """Binned outcome means on each side plus the fitted local polynomials within h."""
     below = d.x < d.cutoff
-    mass_points = max(1 - np.unique(d.x[below]).size / below.sum(),
-                      1 - np.unique(d.x[~below]).size / (~below).sum()) >= 0.2
+    mass_points = has_mass_points(d.x[below], d.x[~below])
     out: dict[str, Any] = {"bins": [], "cutoff": d.cutoff, "h": fit.h, "p": fit.p,
                            "binning": "IMSE-optimal " + ("quantile-spaced" if method == "qs" else "evenly spaced")
                                       + " bins (Calonico, Cattaneo & Titiunik 2015; rdplot's "
@@ -772,6 +806,10 @@ def _fit_diagnostics(fit: RDFit, d: RDData, design: str, alpha: float, kernel: s
         "b_left": fit.b, "b_right": fit.b, "n_left": int(below.sum()), "n_right": int((~below).sum()),
         "n_effective_left": fit.left.n_h, "n_effective_right": fit.right.n_h,
         "n_bias_left": fit.left.n_b, "n_bias_right": fit.right.n_b,
+        "effective_points_left": fit.left.points_h, "effective_points_right": fit.right.points_h,
+        "distinct_values_left": int(np.unique(d.x[below]).size),
+        "distinct_values_right": int(np.unique(d.x[~below]).size),
+        "mass_points": has_mass_points(d.x[below], d.x[~below]),
         "estimate_conventional": fit.estimate, "std_error_conventional": fit.se_conventional,
         "ci_conventional": [fit.estimate - z * fit.se_conventional, fit.estimate + z * fit.se_conventional],
         "p_value_conventional": float(2 * stats.norm.sf(abs(fit.estimate / fit.se_conventional)))
