@@ -430,8 +430,8 @@ def test_deterministic():
 # ---------------------------------------------------------------------------
 # (5) coarse running variable: few distinct values within the bandwidth
 # ---------------------------------------------------------------------------
-# Reference numbers: tests/references/rd_coarse_running.json, written by
-# tests/references/scripts/rd_coarse_running.py (rdrobust 2.1.1, defaults, i.e.
+# Reference numbers: tests/estimators/references/rd_coarse_running.json, written by
+# tests/estimators/references/scripts/rd_coarse_running.py (rdrobust 2.1.1, defaults, i.e.
 # masspoints = "adjust"); the data are stored in the file. Truth: a jump of 0.5
 # at month 0. Tolerance against rdrobust: PEER_RTOL (same formulas; the data are
 # the stored ones, so only summation order differs).

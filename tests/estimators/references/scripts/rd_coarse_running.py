@@ -1,6 +1,6 @@
 """Reference numbers for rd on a coarse running variable (tests/test_rd.py, section 5).
 
-Writes tests/references/rd_coarse_running.json: two simulated data sets with a
+Writes tests/estimators/references/rd_coarse_running.json: two simulated data sets with a
 known jump, stored with the data themselves (so the test needs no generator),
 and rdrobust 2.1.1's answers on them with its defaults (p = 1, triangular
 kernel, mserd, vce = "nn", masspoints = "adjust").
@@ -23,7 +23,7 @@ Both: mean outcome 0.05 m + 0.002 m^2 (older children score higher), jump
 0.5 at m >= 0, individual noise N(0, 1).
 
 Run from the repository root with the venv that has rdrobust:
-    python tests/references/scripts/rd_coarse_running.py
+    python tests/estimators/references/scripts/rd_coarse_running.py
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     out = {"source": f"rdrobust {getattr(rdrobust_package, '__version__', '2.1.1')} (PyPI), "
                      "rdrobust(y, x, c=0) with defaults (masspoints='adjust'); "
-                     "script: tests/references/scripts/rd_coarse_running.py",
+                     "script: tests/estimators/references/scripts/rd_coarse_running.py",
            "truth": JUMP, "cutoff": 0.0}
     for name, make in (("cells", cells), ("individuals", individuals)):
         x, y = make(rng)
