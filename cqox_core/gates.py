@@ -15,6 +15,11 @@ means and what to do next. Names are stable (CLI_CONTRACT.md).
 | separation            | propensity-score AUC                     | < 0.90    | < 0.99    | ≥ 0.99 |
 | treatment_variation   | size of the smaller arm                  | ≥ 30      | ≥ 10      | < 10   |
 
+When a method reports ``propensity_converged=False`` (its logistic propensity
+model did not converge, e.g. under separation) the separation gate fails
+whatever the AUC, and the overlap gate, which would read the same unusable
+score, is left out.
+
 Quasi-experimental designs report these diagnostics, read by the gates below:
 
 | gate            | diagnostic key            | pass        | warn        | fail     |
@@ -106,7 +111,7 @@ def evaluate_gates(result: EffectResult) -> list[Gate]:
     d = result.diagnostics
     gates: list[Gate | None] = [
         balance_gate(d),
-        _threshold_gate(
+        None if propensity_unfit(d) else _threshold_gate(
             "overlap", d, "common_support_share", 0.90, 0.80, True,
             lambda v: f"{v:.0%} of units have a propensity score inside the range both groups share "
                       "(90% or more is comfortable).",
@@ -127,16 +132,41 @@ def evaluate_gates(result: EffectResult) -> list[Gate]:
             lambda v: f"The largest weight is {v:.1f} times the average weight (below 20 is good).",
             "Trim or truncate extreme weights (e.g. trim=0.05) and check the estimate barely moves."),
         _vif_gate(d),
-        _threshold_gate(
-            "separation", d, "propensity_auc", 0.90, 0.99, False,
-            lambda v: f"The covariates predict who is treated with AUC {v:.2f} "
-                      "(near 1 means treated and untreated barely overlap).",
-            "Look for a covariate that almost decides treatment; drop it if it is an instrument or "
-            "post-treatment, or restrict to the population where both groups exist."),
+        separation_gate(d),
         _variation_gate(d),
         *design_gates(d),
     ]
     return [g for g in gates if g is not None]
+
+
+def propensity_unfit(d: dict[str, Any]) -> bool:
+    """The method says its logistic propensity model did not converge (absent key: not a propensity method)."""
+    return d.get("propensity_converged") is False
+
+
+def separation_gate(d: dict[str, Any]) -> Gate | None:
+    """Fails when the propensity model did not converge, else reads the AUC of the score.
+
+    A fit that did not converge (nuisance.fit_logit: (quasi-)complete separation,
+    or no convergence within the iteration limit) gives a score that estimates
+    nothing, so neither its AUC nor its common support may pass a gate; the
+    overlap gate is left out and this one fails.
+    """
+    step = ("Look for a covariate that almost decides treatment; drop it if it is an instrument or "
+            "post-treatment, or restrict to the population where both groups exist.")
+    if propensity_unfit(d):
+        return Gate("separation", "fail", None, 0.99,
+                    "The model of who gets treated could not be fitted: the covariates separate treated from "
+                    "untreated units (almost) perfectly, so some units have no comparable counterpart and the "
+                    "estimated propensity scores are not usable (the logistic fit did not converge).",
+                    "Find the covariate or category that (almost) decides treatment, e.g. an eligibility rule "
+                    "or a level in which everyone or no one is treated: remove it if it is an instrument or "
+                    "post-treatment, merge rare categories, or restrict the data to units who could receive "
+                    "either treatment.")
+    return _threshold_gate(
+        "separation", d, "propensity_auc", 0.90, 0.99, False,
+        lambda v: f"The covariates predict who is treated with AUC {v:.2f} "
+                  "(near 1 means treated and untreated barely overlap).", step)
 
 
 def _vif_gate(d: dict[str, Any]) -> Gate | None:

@@ -37,23 +37,26 @@ def predict_outcome(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
 
 
 def predict_propensity(X_train: np.ndarray, t_train: np.ndarray, X_test: np.ndarray, learner: str,
-                       seed: int) -> np.ndarray:
+                       seed: int) -> tuple[np.ndarray, bool]:
+    """Out-of-fold propensity scores and whether the logistic fit converged (always True for gbm)."""
     if learner == "gbm":
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         model = HistGradientBoostingClassifier(random_state=seed).fit(X_train, t_train)
-        return model.predict_proba(X_test)[:, 1]
-    coef = fit_logit(X_train, t_train).coef
-    eta = np.clip(np.column_stack([np.ones(len(X_test)), X_test]) @ coef, -35, 35)
-    return 1.0 / (1.0 + np.exp(-eta))
+        return model.predict_proba(X_test)[:, 1], True
+    fit = fit_logit(X_train, t_train)
+    eta = np.clip(np.column_stack([np.ones(len(X_test)), X_test]) @ fit.coef, -35, 35)
+    return 1.0 / (1.0 + np.exp(-eta)), fit.converged
 
 
 def crossfit_nuisances(prep: Prepared, n_folds: int, outcome_learner: str, propensity_learner: str,
-                       seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Out-of-fold m1(X), m0(X), e(X) (Chernozhukov et al. 2018, Sec. 3 cross-fitting)."""
+                       seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Out-of-fold m1(X), m0(X), e(X) (Chernozhukov et al. 2018, Sec. 3 cross-fitting), and whether every
+    fold's propensity fit converged."""
     X, y, t = prep.X, prep.y, prep.t
     folds = fold_ids(prep.n, n_folds, seed, prep.cluster)
     m1, m0, e = (np.empty(prep.n) for _ in range(3))
+    converged = True
     for k in range(n_folds):
         test, train = folds == k, folds != k
         tr1, tr0 = train & (t == 1), train & (t == 0)
@@ -64,8 +67,9 @@ def crossfit_nuisances(prep: Prepared, n_folds: int, outcome_learner: str, prope
                                   code="E-EST-004")
         m1[test] = predict_outcome(X[tr1], y[tr1], X[test], outcome_learner, seed)
         m0[test] = predict_outcome(X[tr0], y[tr0], X[test], outcome_learner, seed)
-        e[test] = predict_propensity(X[train], t[train], X[test], propensity_learner, seed)
-    return m1, m0, e
+        e[test], fold_converged = predict_propensity(X[train], t[train], X[test], propensity_learner, seed)
+        converged = converged and fold_converged
+    return m1, m0, e, converged
 
 
 def r_squared(y: np.ndarray, pred: np.ndarray) -> float:

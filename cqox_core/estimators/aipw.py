@@ -86,8 +86,11 @@ def aipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: floa
     warnings = list(prep.warnings) + weight_role_note(prep, roles)
     key = cache_key(data, roles, "crossfit", roles.cluster, roles.weight, n_folds, outcome_learner,
                     propensity_learner, seed)
-    m1, m0, e_raw = cached(key, lambda: crossfit_nuisances(prep, n_folds, outcome_learner, propensity_learner,
-                                                           seed))
+    m1, m0, e_raw, ps_converged = cached(key, lambda: crossfit_nuisances(prep, n_folds, outcome_learner,
+                                                                         propensity_learner, seed))
+    if not ps_converged:
+        warnings.append("The propensity model did not converge in at least one cross-fitting fold; the groups may "
+                        "be (nearly) separable.")
     e = np.clip(e_raw, trim, 1 - trim) if trim else e_raw
     n_clipped = int(np.sum(e != e_raw))
     if n_clipped:
@@ -101,7 +104,7 @@ def aipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: floa
     t = prep.t.astype(bool)
     diagnostics = standard_diagnostics(prep, ps=e, weights=balancing_weights(prep.t, e, estimand))
     diagnostics.update(clipped=n_clipped, n_folds=int(n_folds), outcome_learner=outcome_learner,
-                       propensity_learner=propensity_learner,
+                       propensity_learner=propensity_learner, propensity_converged=bool(ps_converged),
                        outcome_r2_treated=r_squared(prep.y[t], m1[t]),
                        outcome_r2_control=r_squared(prep.y[~t], m0[~t]))
     kind = "cluster-robust " if prep.cluster is not None else ""
