@@ -72,8 +72,10 @@ def validity(result: EffectResult) -> tuple[float, str]:
 def precision(result: EffectResult) -> tuple[float, str]:
     sd = result.diagnostics.get("outcome_sd")
     width = result.ci_upper - result.ci_lower
-    if not sd or not math.isfinite(width):
+    if not math.isfinite(width):
         return 0.0, "No confidence interval, so precision cannot be credited."
+    if not sd:  # e.g. synthetic control: a conformal interval but no outcome SD in its diagnostics
+        return 0.0, "The method reports no outcome scale to judge the interval's width by; precision is not credited."
     score = 10 * _clip01(1 - width / (2 * sd))
     return score, f"The CI is {width / sd:.2f} outcome standard deviations wide."
 
