@@ -251,7 +251,7 @@ def run_cqox(df: pd.DataFrame, spec: dict[str, Any]) -> Estimate:
     res = cq.estimate(spec["method"], df, **design.roles, seed=spec["seed"], with_gates=spec["extras"],
                       with_sensitivity=spec["extras"], **design.params)
     if design.kind == "synth":
-        return float(res.estimate), float(res.std_error), {"placebo_p": float(res.p_value)}
+        return float(res.estimate), float(res.std_error), {"placebo_p": float(res.diagnostics["placebo_p"])}
     return float(res.estimate), float(res.std_error)
 
 
