@@ -72,6 +72,7 @@ def replicate_estimator(data: Dataset, roles: Roles, *, estimand: str = "ate", i
           title="Regression adjustment",
           summary="Compares treated and untreated after modelling the outcome on the covariates with least "
                   "squares (Lin's fully interacted form for a binary treatment).",
+          inference="HC3, or cluster-robust (CR1) with a cluster role",
           params={
               "interacted": "Lin's estimator: lets the covariates' effect differ between groups (recommended).",
               "cov_type": "Standard-error formula; HC3 is robust to unequal variances and safe in small samples.",

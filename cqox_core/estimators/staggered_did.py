@@ -669,6 +669,7 @@ def pretrend_diagnostics(cells: list[Cell], infl: np.ndarray, agg: Aggregations)
           summary="Compares each group of units that started treatment at the same time with units not (yet) "
                   "treated, period by period, then averages those clean comparisons into an overall effect "
                   "and an event-study path.",
+          inference="influence functions + multiplier bootstrap with uniform bands",
           params={
               "control_group": "Comparison units: never treated, or also those not yet treated.",
               "base_period": "Pre-period comparisons of t with t-1 (varying) or with the period before "

@@ -224,6 +224,7 @@ def no_stratum_error() -> EstimationError:
           title="Propensity score stratification",
           summary="Sorts units into groups with a similar estimated chance of treatment, compares treated and "
                   "untreated within each group, and averages the group differences.",
+          inference="pooled within-stratum variance",
           params={
               "n_strata": "Number of propensity-score groups; 5 removes about 90% of the bias from the score "
                           "(Cochran 1968).",
