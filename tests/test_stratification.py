@@ -163,6 +163,21 @@ def test_att_se_includes_the_target_term_and_the_old_one_is_smaller():
     assert "delta-method term" not in run(frame, estimand="ate").se_method
 
 
+def test_thin_strata_for_the_regression_are_flagged():
+    """200 rows, 10 covariates: about 20 treated per stratum for 11 terms per arm; the interval is
+    honest but wide (SE ~6x the difference in means'), and the warning says why and what to do.
+    The NSW sample (8 covariates, >= 30 per arm and stratum) is not flagged."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 10))
+    t = (rng.random(200) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(10)]).assign(t=t, y=X[:, 0] + 2 * t + rng.normal(size=200))
+    res = cq.estimate("stratification", frame, outcome="y", treatment="t", covariates=[f"x{i}" for i in range(10)])
+    assert any("fewer than 22 units for the 11 terms" in w for w in res.warnings)
+    plain = cq.estimate("stratification", frame, outcome="y", treatment="t", covariates=[f"x{i}" for i in range(10)],
+                        regression_within=False)
+    assert not any("terms of its within-stratum regression" in w for w in plain.warnings)
+
+
 def test_regression_within_strata_recovers_constant_effect_and_naive_does_not():
     frame, _ = simulate(4000, seed=42)
     res = run(frame, regression_within=True)
@@ -299,6 +314,7 @@ def test_nsw_estimates_sit_near_the_experimental_benchmark(nsw):
             res = cq.estimate("stratification", nsw, outcome="re78", treatment="treat",
                               covariates=NSW_COVARIATES, estimand=estimand, regression_within=regression_within)
             assert abs(res.estimate - NSW_EXPERIMENTAL_ATT) < 2 * res.std_error
+            assert not any("terms of its within-stratum regression" in w for w in res.warnings)
 
 
 # --- contract ---------------------------------------------------------------------------------

@@ -254,6 +254,16 @@ def stratification_warnings(prep: Prepared, roles: Roles, table: StratumTable, u
     if borrowed:
         warnings.append("Some strata have a single treated or untreated unit; their variance was taken from the "
                         "pooled within-stratum variance of that group.")
+    # Each arm's regression in a stratum fits k + 1 terms; below 2(k + 1) units the mean leverage
+    # exceeds 1/2, and HC3 inflates the average squared residual more than fourfold.
+    terms = prep.X.shape[1] + 1
+    thin = usable & (np.minimum(table.n1, table.n0) < 2 * terms)
+    if regression_within and thin.any():
+        warnings.append(f"In {int(thin.sum())} stratum/strata the smaller group has fewer than {2 * terms} units "
+                        f"for the {terms} terms of its within-stratum regression, so the estimate there is "
+                        "imprecise and the interval wide. Fewer strata (n_strata) or fewer covariates narrow it; "
+                        "regression_within=False compares plain means (narrower, but biased by what the strata "
+                        "leave unbalanced).")
     if not converged:
         warnings.append("The propensity model did not converge (the covariates may nearly separate the groups); "
                         "the strata rest on an unstable score.")
