@@ -81,8 +81,12 @@ def estimate(method: str, data: Dataset | pd.DataFrame | str | Path, *, roles: R
         raise EstimationError(f"Method '{method}' failed on this data: {exc}",
                               "Check the roles (e.g. too few rows per group or a constant covariate), "
                               "or try another method.", code="E-EST-001") from exc
-    result = result.replace(roles=resolved.to_dict(), warnings=tuple(notes) + result.warnings,
-                            params={**spec.defaults, **params, "seed": seed})
+    from .selection import structure_caution
+
+    # a method whose design ignores the data's layout (e.g. cross-sectional on a panel) says so in its result
+    caution = structure_caution(spec, dataset, resolved)
+    result = result.replace(roles=resolved.to_dict(), warnings=tuple(notes) + result.warnings
+                            + ((caution,) if caution else ()), params={**spec.defaults, **params, "seed": seed})
     if with_sensitivity:
         from .sensitivity import attach_sensitivity
 

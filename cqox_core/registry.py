@@ -46,10 +46,13 @@ class Requirements:
     panel: bool = False
     min_rows: int = 4
     min_per_arm: int = 2
+    #: The design compares one treated unit with the others (selection refuses it on data with several).
+    one_treated_unit: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"roles": list(self.roles), "recommended": list(self.recommended), "treatment": self.treatment,
-                "panel": self.panel, "min_rows": self.min_rows, "min_per_arm": self.min_per_arm}
+                "panel": self.panel, "min_rows": self.min_rows, "min_per_arm": self.min_per_arm,
+                "one_treated_unit": self.one_treated_unit}
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,17 @@ import pandas as pd
 
 from ..data import Dataset
 from ..inference import wald
-from ..results import EffectResult
+from ..results import EffectResult, default_estimand_label
 from ..roles import Roles
 
 
 def finish(method: str, estimand: str, estimate: float, std_error: float, *, alpha: float, n_obs: int,
            se_method: str, diagnostics: dict[str, Any], warnings: list[str] | tuple[str, ...] = (),
-           df: float | None = None, by: tuple = ()) -> EffectResult:
-    """Assemble an EffectResult with a Wald interval; warns rather than hiding a NaN."""
+           df: float | None = None, by: tuple = (), estimand_label: str = "") -> EffectResult:
+    """Assemble an EffectResult with a Wald interval; warns rather than hiding a NaN.
+
+    ``estimand_label`` says in words what the number is the effect on; empty: the estimand's
+    generic label ("ATT: treated units"). Methods whose population differs set their own."""
     lo, hi, p = wald(estimate, std_error, alpha, df)
     warnings = list(warnings)
     if not math.isfinite(estimate):
@@ -25,7 +28,8 @@ def finish(method: str, estimand: str, estimate: float, std_error: float, *, alp
         warnings.append("No valid standard error could be computed, so there is no confidence interval.")
     return EffectResult(method=method, estimand=estimand, estimate=float(estimate), std_error=float(std_error),
                         ci_lower=lo, ci_upper=hi, alpha=alpha, p_value=p, n_obs=int(n_obs),
-                        diagnostics=diagnostics, warnings=tuple(warnings), by=by, se_method=se_method)
+                        diagnostics=diagnostics, warnings=tuple(warnings), by=by, se_method=se_method,
+                        estimand_label=estimand_label or default_estimand_label(estimand))
 
 
 def is_binary_treatment(data: Dataset, roles: Roles) -> bool:

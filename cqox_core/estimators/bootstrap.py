@@ -562,6 +562,7 @@ def summarise(full: EffectResult, run: BootstrapRun, alpha: float) -> EffectResu
     warnings = [*full.warnings, *run.warnings, *([interval.warning] if interval.warning else []), *by_notes,
                 *advice(run.n_boot, bias, se)]
     result = finish("bootstrap", full.estimand, full.estimate, se, alpha=alpha, n_obs=full.n_obs,
+                    estimand_label=full.estimand_label,
                     se_method=describe_se(run), diagnostics=diagnostics, warnings=warnings, by=by)
     return result.replace(ci_lower=interval.lower, ci_upper=interval.upper)
 

@@ -146,4 +146,5 @@ def did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha:
             diagnostics["bacon_forbidden_share"] = bacon["forbidden_share"]
         warnings.append(_staggered_warning(bacon, note, int(dd.cohorts.size)))
     return finish("did", estimand, float(fit.coef[0]), float(fit.se[0]), alpha=alpha, n_obs=dd.y.size,
+                  estimand_label="ATT: treated unit-periods, weighted as two-way fixed effects weight them",
                   se_method=_se_method(dd), diagnostics=diagnostics, warnings=warnings, df=fit.df)

@@ -7,6 +7,17 @@ timing with heterogeneous effects those coefficients are contaminated by other
 periods' effects (Sun & Abraham 2021, J. Econometrics 225:175), so the result
 says so and points to staggered_did.
 
+The headline is a weighted average of the post-treatment coefficients,
+    ATT_hat = sum_r w_r beta_r,  w_r = N_r / sum_s N_s,  r = 0..L-1 (r = L too when L is not binned),
+where N_r is the number of treated unit-period observations at relative period r:
+the average effect over the treated observations of the estimated window, as
+Callaway & Sant'Anna's event-time aggregation weights by group size. The binned
+endpoint L is left out because it pools every period from L on (its coefficient is
+an average over an open-ended, composition-changing set of periods), unless it is
+the only post-treatment coefficient (lags=0: the static two-way fixed-effects
+estimate). The SE is sqrt(w'Vw) from the cluster-robust covariance.
+``diagnostics["headline"]`` says this and ``diagnostics["headline_weights"]`` gives w.
+
 The fixed-effects machinery is in ``_twfe`` (shared with ``did``).
 """
 from __future__ import annotations
@@ -102,6 +113,32 @@ def _sub_estimates(fit: FixedEffectsFit, window: EventWindow, rel_binned: np.nda
     return tuple(out)
 
 
+def headline_weights(window: EventWindow, rel_binned: np.ndarray) -> dict[int, float]:
+    """Weights of the post-treatment coefficients in the headline: proportional to the treated observations
+    at each relative period, the binned endpoint left out unless it is the only post period."""
+    post = [r for r in window.periods if r >= 0]
+    kept = [r for r in post if not window.binned(r)] or post
+    counts = {r: int(np.sum(rel_binned == r)) for r in kept}
+    total = sum(counts.values())
+    return {r: c / total for r, c in counts.items()} if total else {}
+
+
+def _headline_text(weights: dict[int, float], window: EventWindow) -> str:
+    periods = ", ".join(map(str, weights))
+    binned = [r for r in window.periods if r >= 0 and window.binned(r)]
+    endpoint = (f"; the binned endpoint {binned[0]} (periods >= {binned[0]}) is left out" if binned and
+                binned[0] not in weights else
+                f"; the only post coefficient is the binned endpoint (periods >= {binned[0]})" if binned else "")
+    return (f"weighted average of the post-treatment coefficients {periods}, weights proportional to the number "
+            f"of treated observations in each relative period{endpoint}; SE sqrt(w'Vw) from their covariance")
+
+
+def _label(weights: dict[int, float]) -> str:
+    span = (f"period {min(weights)}" if len(weights) == 1 else f"periods {min(weights)}..{max(weights)}") \
+        if weights else "no period"
+    return f"ATT: treated units in post-treatment {span} (weighted by treated observations)"
+
+
 def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> list[str]:
     out = []
     if dd.staggered:
@@ -127,8 +164,9 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
                                 treatment="binary", panel=True, min_rows=4),
           title="Event study (two-way fixed effects)",
           summary="Traces the effect period by period before and after treatment starts, relative to the period "
-                  "just before; the headline is the average of the post-treatment periods, and the pre-treatment "
-                  "periods test for parallel trends.",
+                  "just before; the headline averages the post-treatment periods weighted by their treated "
+                  "observations (the pooled endpoint left out), and the pre-treatment periods test for parallel "
+                  "trends.",
           inference="cluster-robust (CR1)",
           params={
               "leads": "Pre-treatment periods estimated one by one (earlier ones are pooled into the first); "
@@ -139,7 +177,10 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
           headline_rank=50, example=examples.single_adoption, transparency=0.85, cost_exponent=1.0)
 def event_study(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                 seed: int = 0, leads: int | None = None, lags: int | None = None) -> EffectResult:
-    """TWFE event study with binned endpoints, reference -1 and never-treated units as the comparison."""
+    """TWFE event study with binned endpoints, reference -1 and never-treated units as the comparison.
+
+    Headline: the post-treatment coefficients averaged with weights proportional to the number of treated
+    observations at each relative period, the binned endpoint left out (see the module docstring)."""
     dd = validate_design(tidy_did_data(data, roles), method="event_study")
     first_row = dd.first[dd.unit]
     rel = np.where(first_row >= 0, dd.time - first_row, np.nan)
@@ -149,19 +190,21 @@ def event_study(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att"
                                            [str(r) for r in window.periods], dd.X, dd.x_names)
     fit = fit_residualised(fe.residualise(dd.y), W, fe, dd.unit, dd.time, dd.cluster)
     periods = window.periods
-    post_idx = [j for j, r in enumerate(periods) if r >= 0]
+    rel_binned = np.clip(rel, -window.leads, window.lags)
+    weights = headline_weights(window, rel_binned)
     a = np.zeros(len(names))
-    a[post_idx] = 1.0 / len(post_idx)
+    for j, r in enumerate(periods):
+        a[j] = weights.get(r, 0.0)
     estimate, se = float(a @ fit.coef), float(np.sqrt(max(a @ fit.cov @ a, 0.0)))
     pre = _pre_trend_test(fit, [j for j, r in enumerate(periods) if r < -1])
     diagnostics = _design_description(dd) | _inference_diagnostics(fit, dd) | pre
     diagnostics.update(reference_period=-1, leads=window.leads, lags=window.lags,
                        leads_available=window.leads_available, lags_available=window.lags_available,
-                       headline=f"average of the post-treatment coefficients 0..{window.lags} (equal weights), "
-                                "SE from their covariance",
+                       headline=_headline_text(weights, window),
+                       headline_weights={str(r): w for r, w in weights.items()},
                        coefficients={n: float(c) for n, c in zip(names, fit.coef)})
     warnings = list(dd.warnings) + notes + _outcome_warnings(dd) + _event_warnings(dd, window, pre)
-    rel_binned = np.clip(rel, -window.leads, window.lags)
     return finish("event_study", estimand, estimate, se, alpha=alpha, n_obs=dd.y.size, se_method=_se_method(dd),
+                  estimand_label=_label(weights),
                   diagnostics=diagnostics, warnings=warnings, df=fit.df,
                   by=_sub_estimates(fit, window, rel_binned, alpha))

@@ -52,6 +52,11 @@ def ipw_diagnostics(prep: Prepared, e: np.ndarray, w: np.ndarray, keep: np.ndarr
     return diagnostics
 
 
+#: Trimming drops units, so the number describes the units left (the overlap population), not everyone.
+TRIMMED_LABEL = {"ate": "ATE in the overlap population after trimming",
+                 "att": "ATT: treated units left after trimming"}
+
+
 @register("ipw", family="selection_on_observables", design="cross_section", estimands=("ate", "att"),
           requires=Requirements(roles=("outcome", "treatment", "covariates"), treatment="binary"),
           title="Inverse probability weighting",
@@ -107,5 +112,6 @@ def ipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: float
                        propensity_converged=bool(fit.converged))
     kind = "cluster-robust " if prep.cluster is not None else ""
     return finish("ipw", estimand, est, se, alpha=alpha, n_obs=prep.n - n_trimmed,
+                  estimand_label=TRIMMED_LABEL[estimand] if n_trimmed else "",
                   se_method=f"{kind}M-estimation sandwich (accounts for the estimated propensity score)",
                   diagnostics=diagnostics, warnings=warnings)

@@ -292,6 +292,7 @@ def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha:
                         f"the Newey-West standard errors (lag length {lags}) allow for it, but consider "
                         "seasonal terms or a longer lag length.")
     return finish("its", "att", level["estimate"], level["std_error"], alpha=alpha, n_obs=n,
+                  estimand_label="level change at the interruption",
                   se_method=f"Newey-West HAC (Bartlett kernel, {lags} lags, small-sample factor n/(n-k))",
                   diagnostics=diagnostics, warnings=warnings, df=df, by=by)
 

@@ -583,6 +583,13 @@ def ar_part(sample: IVData, fs: FirstStage, kind: Kind, n_clusters: int | None, 
             "ar_p_value_zero": float(sf(float(ar.statistic(0.0)[0]) / sample.k))}
 
 
+#: (binary treatment, binary instrument) -> what 2SLS estimates, in words (see estimand_part).
+IV_LABEL = {(True, True): "LATE: compliers (units whose treatment the instrument changes)",
+            (True, False): "LATE: weighted average over units whose treatment the instruments change",
+            (False, True): "effect of one more unit of treatment (instrumented)",
+            (False, False): "effect of one more unit of treatment (instrumented)"}
+
+
 def estimand_part(sample: IVData, requested: str) -> tuple[str, str, list[str]]:
     """(reported estimand, interpretation note, warnings)."""
     if not sample.binary_treatment:
@@ -667,5 +674,6 @@ def iv(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late"
                        estimand_note=note)
     warnings = list(data_iv.warnings) + estimand_warnings + strength_warnings(diagnostics)
     return finish("iv", reported, est, se, alpha=alpha, n_obs=data_iv.n, se_method=SE_METHOD[kind],
+                  estimand_label=IV_LABEL[(data_iv.binary_treatment, data_iv.binary_instrument)],
                   diagnostics=diagnostics, warnings=warnings, df=n_clusters - 1 if n_clusters else None,
                   by=(by,))

@@ -329,6 +329,7 @@ def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "a
                         "history and were dropped.")
     diagnostics = _diagnostics(wide, sets, counts, per_lead, lag, refinement)
     result = finish("panel_matching", "att", head.estimate, head.std_error, alpha=alpha,
+                    estimand_label="ATT in the period of the switch: units switching into treatment",
                     n_obs=int(np.sum(~np.isnan(wide.y))),
                     se_method=f"block bootstrap over units ({n_boot} draws, refined matched sets held fixed)",
                     diagnostics=diagnostics, warnings=warnings, by=by)

@@ -335,6 +335,16 @@ def matching_diagnostics(prep: Prepared, ps: np.ndarray, directions: list[Direct
     return out
 
 
+def matched_label(estimand: str, diagnostics: dict) -> str:
+    """Units left unmatched (outside the caliper, or out of partners without replacement) leave the
+    population: the number then describes the matched units only."""
+    if not diagnostics["unmatched_treated"] + diagnostics["unmatched_control"]:
+        return ""
+    return {"att": "ATT: matched treated units (those that found a partner)",
+            "atc": "ATC: matched untreated units (those that found a partner)",
+            "ate": "ATE: matched units (those that found a partner)"}[estimand]
+
+
 def matching_warnings(prep: Prepared, roles: Roles, counts: dict[str, int], estimand: str,
                       caliper: float | None, converged: bool) -> list[str]:
     warnings = list(prep.warnings)
@@ -433,4 +443,5 @@ def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] =
     se_method = (f"Abadie-Imbens (2006) matching variance, sigma^2 from {variance_neighbors} same-arm match(es); "
                  "propensity score treated as known (Abadie-Imbens 2016 adjustment not applied)")
     return finish("psm", estimand, tau, se, alpha=alpha, n_obs=prep.n, se_method=se_method,
+                  estimand_label=matched_label(estimand, diagnostics),
                   diagnostics=diagnostics, warnings=warnings)

@@ -820,6 +820,8 @@ def _fit_diagnostics(fit: RDFit, d: RDData, design: str, alpha: float, kernel: s
     }
 
 
+#: What the number is the effect on: local to the cutoff, whatever the short estimand code says.
+RD_LABEL = {"sharp": "effect at the cutoff", "fuzzy": "LATE at the cutoff: compliers at the cutoff"}
 ESTIMAND_NOTE = {
     "sharp": "Sharp design: the average effect of crossing the cutoff for units at the cutoff, "
              "mu(c+) - mu(c-) (labelled 'ate'; it is local to the cutoff, not a population average).",
@@ -865,6 +867,7 @@ def rd(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late"
     diagnostics["rd_plot"] = rd_plot_data(d, fit, bins)
     vce = f"cluster-robust CR1 by '{roles.cluster}'" if clustered else f"NN variance ({NN_MATCHES} neighbours)"
     result = finish("rd", "ate" if design == "sharp" else "late", fit.estimate, fit.se_robust, alpha=alpha,
+                    estimand_label=RD_LABEL[design],
                     n_obs=d.x.size, se_method=f"robust bias-corrected (CCT 2014), {vce}",
                     diagnostics=diagnostics, warnings=warnings)
     lo, hi, p_value = fit.robust_ci(alpha)

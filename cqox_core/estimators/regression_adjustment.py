@@ -168,5 +168,6 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
     if centring:
         se_method += " plus the delta-method term for the estimated treated covariate means"
     return finish("regression_adjustment", estimand if binary else "ate", est, se, alpha=alpha, n_obs=n,
+                  estimand_label="" if binary else "effect of one more unit of treatment",
                   se_method=se_method, diagnostics=diagnostics, warnings=warnings,
                   df=fit.df_resid if kind == "cluster" else None)

@@ -729,6 +729,7 @@ def staggered_did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "at
     se_method = (f"multiplier bootstrap of the influence function ({n_boot} {bootstrap_weights.capitalize()} "
                  "draws, clustered by unit)" if n_boot else "influence function (analytic, clustered by unit)")
     return finish("staggered_did", estimand, agg.simple.estimate, float(inf.se[part["overall"]][0]), alpha=alpha,
+                  estimand_label="ATT: treated unit-periods after adoption (simple aggregation of ATT(g,t))",
                   n_obs=wp.n_units * wp.n_periods, se_method=se_method, diagnostics=diagnostics,
                   warnings=warnings, by=tuple(by))
 

@@ -345,4 +345,5 @@ def stratification(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att
                     f"{'treated' if estimand == 'att' else 'untreated'}" if target_term else "")
                  + ", strata and propensity score taken as fixed")
     return finish("stratification", estimand, tau, se, alpha=alpha, n_obs=prep.n, se_method=se_method,
+                  estimand_label=f"{estimand.upper()} in the strata kept" if diagnostics["units_dropped"] else "",
                   diagnostics=diagnostics, warnings=warnings)

@@ -689,7 +689,7 @@ def conformal_interval(problem: ConformalProblem, alpha: float, guess: float, sc
 
 @register("synthetic_control", family="panel", design="panel", estimands=("att",),
           requires=Requirements(roles=("outcome", "treatment", "unit", "time"), treatment="binary", panel=True,
-                                min_rows=8),
+                                min_rows=8, one_treated_unit=True),
           title="Synthetic control",
           summary="Builds a weighted average of untreated units that tracks the treated unit before treatment, and "
                   "reads the effect as the gap after it; placebo runs give the p-value.",
@@ -741,6 +741,7 @@ def synthetic_control(data: Dataset, roles: Roles, *, estimand: Literal["att"] =
     warnings = [*design.warnings, *notes, *_inference_warnings(conformal, estimate, p, alpha),
                 *_fit_warnings(diagnostics)]
     result = finish("synthetic_control", "att", estimate, math.nan, alpha=alpha,
+                    estimand_label="ATT: the treated unit, average gap over the post-treatment periods",
                     n_obs=int(design.Y.size), se_method=CONFORMAL_SE_METHOD if conformal.ok else PLACEBO_SE_METHOD,
                     diagnostics=diagnostics, warnings=warnings, by=by)
     # finish() adds its own generic "no valid standard error" sentence; ours above says it plainly.
