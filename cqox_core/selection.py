@@ -17,7 +17,8 @@ staggered and how many units are treated. Each registered design
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -119,17 +120,48 @@ def _sortable_time(col: pd.Series) -> pd.Series:
     return col.astype("string").rank(method="dense")
 
 
-def _treated_rows(frame: pd.DataFrame, roles: Roles) -> pd.Series | None:
+def _treated_rows(frame: pd.DataFrame, roles: Roles) -> np.ndarray | None:
     """True in treated rows; None when the treatment is not a 0/1 (or treated-value) indicator."""
     if not roles.treatment or roles.treatment not in frame:
         return None
     col = frame[roles.treatment]
     if roles.treated_value is not None:
-        return col.notna() & (col.astype(str) == roles.treated_value)
+        return (col.notna() & (col.astype(str) == roles.treated_value)).to_numpy()
     num = pd.to_numeric(col, errors="coerce")
     if num.notna().any() and num.dropna().isin([0, 1]).all():
-        return num == 1
+        return (num == 1).to_numpy()
     return None
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Integer codes of unit and period for the rows where both are known (periods coded in time order)."""
+
+    unit: np.ndarray
+    time: np.ndarray
+    keep: np.ndarray
+    unit_labels: pd.Index
+    n_units: int
+    n_periods: int
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, roles: Roles, time: pd.Series) -> "_Layout":
+        unit, labels = pd.factorize(frame[roles.unit])
+        period, periods = pd.factorize(time, sort=True)
+        keep = (unit >= 0) & (period >= 0)
+        return cls(unit[keep], period[keep], keep, pd.Index(labels), len(labels), len(periods))
+
+    def cells(self) -> np.ndarray:
+        """Rows per observed (unit, period) cell, and the unit of each cell (sorted by cell)."""
+        key = self.unit.astype(np.int64) * self.n_periods + self.time
+        grid = self.n_units * self.n_periods
+        if grid <= 4 * max(key.size, 1):  # a dense grid: counting beats sorting
+            counts = np.bincount(key, minlength=grid)
+            cell = np.flatnonzero(counts)
+            rows = counts[cell]
+        else:
+            cell, rows = np.unique(key, return_counts=True)
+        return rows, (cell // self.n_periods).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -137,32 +169,29 @@ class _Adoption:
     n_treated: int
     n_never: int
     times: int
-    first: Any
     switches_off: bool
     treated_example: Any
 
 
-def _adoption(frame: pd.DataFrame, roles: Roles, time: pd.Series) -> _Adoption | None:
+def _adoption(frame: pd.DataFrame, roles: Roles, layout: _Layout) -> _Adoption | None:
     """Who is treated and from when, per unit (``roles.cohort`` when set: 0 = never treated)."""
-    unit = frame[roles.unit]
     if roles.cohort and roles.cohort in frame:
-        cohort = pd.to_numeric(frame[roles.cohort], errors="coerce").groupby(unit).first()
-        treated = cohort[cohort > 0]
-        return _Adoption(int(treated.size), int((cohort == 0).sum()), int(treated.nunique()),
-                         treated.min() if treated.size else None, False,
-                         treated.index[0] if treated.size else None)
+        cohort = pd.Series(pd.to_numeric(frame[roles.cohort], errors="coerce").to_numpy()[layout.keep])
+        per_unit = cohort.groupby(layout.unit).first()
+        treated = per_unit[per_unit > 0]
+        return _Adoption(int(treated.size), int((per_unit == 0).sum()), int(treated.nunique()), False,
+                         layout.unit_labels[treated.index[0]] if treated.size else None)
     d = _treated_rows(frame, roles)
     if d is None:
         return None
-    on = pd.DataFrame({"unit": unit, "time": time, "d": d}).dropna(subset=["time"])
-    first = on.loc[on["d"]].groupby("unit")["time"].min()
-    last_on = on.loc[on["d"]].groupby("unit")["time"].max()
-    last = on.groupby("unit")["time"].max()
-    # treatment that ends before a unit's last period switches off (the units' own last period, not the data's)
+    d = d[layout.keep]
+    first = pd.Series(layout.time[d]).groupby(layout.unit[d]).min()
+    last_on = pd.Series(layout.time[d]).groupby(layout.unit[d]).max()
+    last = pd.Series(layout.time).groupby(layout.unit).max()
+    # treatment that ends before a unit's own last period switches off
     switches_off = bool((last_on < last.reindex(last_on.index)).any())
-    n_units = int(on["unit"].nunique())
-    return _Adoption(int(first.size), n_units - int(first.size), int(first.nunique()),
-                     first.min() if first.size else None, switches_off, first.index[0] if first.size else None)
+    return _Adoption(int(first.size), layout.n_units - int(first.size), int(first.nunique()), switches_off,
+                     layout.unit_labels[first.index[0]] if first.size else None)
 
 
 def _cross_section(n: int, roles: Roles) -> Structure:
@@ -181,9 +210,9 @@ def _time_only(n: int, roles: Roles, time: pd.Series) -> Structure:
                          row_noun="periods of one series",
                          ignored="the trend over time and the dependence between neighbouring periods")
     return Structure("repeated_cross_section",
-                     f"Repeated cross-section: {n:,} rows over {n_periods} periods ('{roles.time}'), no unit "
-                     "observed twice. The cross-sectional designs fit when the period is among the covariates "
-                     "(otherwise a change over time is read as an effect).",
+                     f"Repeated cross-section: {n:,} rows over {n_periods} periods ('{roles.time}'), several "
+                     "rows per period and no unit followed over time. The cross-sectional designs fit when the "
+                     "period is among the covariates (otherwise a change over time is read as an effect).",
                      ("cross_section", "threshold", "instrument", WRAPPER_DESIGN), n, n_periods=n_periods,
                      several_rows_per_period=True)
 
@@ -195,7 +224,8 @@ def _adoption_sentence(a: _Adoption | None, roles: Roles) -> str:
         return " No unit is ever treated."
     never = f", {a.n_never} never treated" if a.n_never else ", none never treated"
     if a.n_treated == 1:
-        text = f" One unit ({a.treated_example}) is treated{never.replace(', ', '; ', 1)}."
+        text = (f" One unit ({a.treated_example}) is treated, "
+                + (f"the other {a.n_never} never are." if a.n_never else "and no unit stays untreated."))
     elif a.times > 1:
         text = f" Treatment starts at {a.times} different times (staggered adoption) for {a.n_treated} units{never}."
     else:
@@ -205,7 +235,26 @@ def _adoption_sentence(a: _Adoption | None, roles: Roles) -> str:
     return text
 
 
+#: data_structure results by (sha256, the roles it reads): select, assemble and every estimate ask again.
+_STRUCTURE_CACHE: OrderedDict[tuple, Structure] = OrderedDict()
+STRUCTURE_CACHE_SIZE = 32
+
+
 def data_structure(data: Dataset | pd.DataFrame | str, roles: Roles) -> Structure:
+    """The layout of the rows (see :func:`read_structure`), cached per dataset and roles."""
+    dataset = as_dataset(data)
+    if dataset.meta.get("resample"):
+        return read_structure(dataset, roles)
+    key = (dataset.sha256, dataset.n_rows, roles.unit, roles.time, roles.treatment, roles.treated_value,
+           roles.cohort, roles.weight)
+    if key not in _STRUCTURE_CACHE:
+        _STRUCTURE_CACHE[key] = read_structure(dataset, roles)
+        while len(_STRUCTURE_CACHE) > STRUCTURE_CACHE_SIZE:
+            _STRUCTURE_CACHE.popitem(last=False)
+    return _STRUCTURE_CACHE[key]
+
+
+def read_structure(dataset: Dataset, roles: Roles) -> Structure:
     """Read the layout of the rows from the roles and the data, in plain language.
 
     Without a time role the data are a cross-section. With time but no unit (or a
@@ -215,20 +264,19 @@ def data_structure(data: Dataset | pd.DataFrame | str, roles: Roles) -> Structur
     aggregated cells when a panel's rows carry counts in the weight role. Units
     seen in a single period each are not a panel: the unit column is then only an id.
     """
-    dataset = as_dataset(data)
     frame, n = dataset.frame, dataset.n_rows
     if not roles.time or roles.time not in frame:
         return _cross_section(n, roles)
     time = _sortable_time(frame[roles.time])
-    if not roles.unit or roles.unit not in frame or frame[roles.unit].nunique() <= 1:
+    layout = _Layout.of(frame, roles, time) if roles.unit and roles.unit in frame else None
+    if layout is None or layout.n_units <= 1:
         return _time_only(n, roles, time)
-    cells = pd.DataFrame({"unit": frame[roles.unit], "time": time}).dropna()
-    per_cell = cells.groupby(["unit", "time"]).size()
-    n_units, n_periods = int(cells["unit"].nunique()), int(cells["time"].nunique())
-    if int(cells.groupby("unit")["time"].nunique().max()) <= 1:
+    n_units, n_periods = layout.n_units, layout.n_periods
+    per_cell, cell_unit = layout.cells()
+    if int(np.bincount(cell_unit, minlength=n_units).max()) <= 1:
         # every unit is seen in one period only: the unit column is an id, not a panel dimension
         return _time_only(n, roles, time) if n_periods > 1 else _cross_section(n, roles)
-    adoption = _adoption(frame, roles, time)
+    adoption = _adoption(frame, roles, layout)
     counts = dict(n_units=n_units, n_periods=n_periods, several_rows_per_period=True)
     if adoption is not None:
         counts.update(n_treated_units=adoption.n_treated, n_never_treated=adoption.n_never,
