@@ -211,6 +211,8 @@ def rd_plot(result: Mapping[str, Any]) -> VisualSpec | None:
 
 def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
     """Every figure the analysis supports, headline method's diagnostics first."""
+    from .methods import figures as method_figures
+
     results = analysis.get("results", {})
     head = analysis.get("headline")
     specs: list[VisualSpec | None] = list(forest_plots(results, head, (analysis.get("structure") or {}).get("fits")))
@@ -219,6 +221,7 @@ def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
         r = results[m]
         specs += [balance_plot(r), overlap_plot(r), weight_plot(r), by_plot(r), series_plot(r), placebo_plot(r),
                   rd_plot(r)]
+        specs += method_figures(m, r)
     if head and head in analysis.get("cas", {}):
         specs.append(cas_radar(analysis["cas"][head], head))
     seen: set[str] = set()

@@ -86,7 +86,7 @@ def test_agrees_with_statsmodels_hc3_on_lalonde():
 
 
 def test_att_se_matches_statsmodels_hc3_plus_delta_term_on_lalonde():
-    """Reference: tests/references/regression_att_se_nsw.json, from the script named in it.
+    """Reference: tests/estimators/references/regression_att_se_nsw.json, from the script named in it.
     (1) statsmodels HC3 plus d' Cov(X | T=1) d / n1: the formula we implement, independent code,
     so 1e-8. (2) The stacked M-estimator fitted by statsmodels' GMM (HC0), a different derivation:
     HC3 inflates each squared residual by 1/(1-h_i)^2, mean leverage 18/445 = 4% here, so CQOx is

@@ -1,9 +1,9 @@
 """Reference numbers for the ATT standard error of regression adjustment (Lin's interacted
 regression centred at the treated means) on the NSW experimental sample, computed without CQOx.
 
-    .venv/bin/python tests/references/scripts/regression_att_se_nsw.py
+    .venv/bin/python tests/estimators/references/scripts/regression_att_se_nsw.py
 
-writes tests/references/regression_att_se_nsw.json. Three independent computations:
+writes tests/estimators/references/regression_att_se_nsw.json. Three independent computations:
 
 1. ``hc3_plus_delta``: statsmodels OLS of re78 on [1, T, Xc, T*Xc] (Xc centred at the treated
    means) with HC3, plus the delta-method term d' Cov(X | T=1) d / n1 (d the slopes on T*Xc,
@@ -103,7 +103,7 @@ def main() -> None:
         "source": "causaldata.nsw_mixtape (NSW experimental sample, n=445); outcome re78, treatment treat, "
                   f"covariates {', '.join(COVARIATES)}; ATT by Lin's interacted regression centred at the "
                   "treated means",
-        "script": "tests/references/scripts/regression_att_se_nsw.py",
+        "script": "tests/estimators/references/scripts/regression_att_se_nsw.py",
         "versions": {"python": sys.version.split()[0], "numpy": np.__version__, "pandas": pd.__version__,
                      "statsmodels": statsmodels.__version__},
         "estimate": est,
