@@ -30,7 +30,6 @@ from .results import to_jsonable
 from .roles import ROLE_INFO, Roles
 
 
-
 @dataclass(frozen=True)
 class Choice:
     method: str
