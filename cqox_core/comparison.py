@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any, Mapping, Sequence
 
-from . import registry
-from .errors import CQOxError
+from .cas import design_of as result_design
 from .results import to_jsonable
 
 #: Why methods of one design can disagree on the same data (the likely reason in the summary).
@@ -46,28 +46,16 @@ def _finite(x: Any) -> bool:
 
 
 def design_of(result: Any) -> str:
-    """The registry design of the method behind a result (a wrapper such as the bootstrap: its inner method's)."""
-    method = _get(result, "method", "")
-    try:
-        spec = registry.get(method)
-    except CQOxError:
-        return "unknown"
-    if spec.design == "wrapper":
-        inner = (_get(result, "params") or {}).get("of") or (_get(result, "diagnostics") or {}).get(
-            "bootstrap", {}).get("of")
-        return design_of({"method": inner}) if inner and inner != method else "unknown"
-    return spec.design
+    """The registry design of the method behind a result or its dict (a wrapper such as the bootstrap: its
+    inner method's); the same rule as the decision's (:func:`cqox_core.cas.design_of`)."""
+    if isinstance(result, Mapping):
+        result = SimpleNamespace(method=result.get("method", ""), params=result.get("params") or {})
+    return result_design(result) or "unknown"
 
 
 def group_key(result: Any) -> tuple[str, str]:
     """(estimand, design): results with the same key estimate the same quantity under the same design."""
     return str(_get(result, "estimand", "")).lower(), design_of(result)
-
-
-def comparable(result: Any, results: Iterable[Any]) -> list[Any]:
-    """The results (other than ``result`` itself) with the same estimand and design as ``result``."""
-    key = group_key(result)
-    return [r for r in results if r is not result and group_key(r) == key]
 
 
 @dataclass(frozen=True)

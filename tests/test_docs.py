@@ -30,7 +30,7 @@ def _subcommands() -> dict[str, set[str]]:
 
 #: Documented in the contract, not implemented yet; each must be named under "Not yet available"
 #: in docs/CLI.md, and is removed from here when it lands.
-PENDING = {"render", "audition", "--better", "--min-effect"}
+PENDING = {"render", "audition"}
 
 
 def test_pending_parts_of_the_contract_are_said_to_be_pending():
