@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +169,44 @@ def test_every_method_carries_documented_references(spec: MethodSpec):
             assert (ROOT / ref.data.partition(":")[2].partition("#")[0]).is_file(), ref.data
         if kind == "example":
             assert spec.example is not None, ref.data
+
+
+def _numbers(obj: Any) -> list[float]:
+    """Every number in a JSON value."""
+    if isinstance(obj, bool):
+        return []
+    if isinstance(obj, (int, float)):
+        return [float(obj)]
+    if isinstance(obj, dict):
+        return [n for v in obj.values() for n in _numbers(v)]
+    if isinstance(obj, list):
+        return [n for v in obj for n in _numbers(v)]
+    return []
+
+
+def _scripts() -> dict[str, list[Reference]]:
+    by_script: dict[str, list[Reference]] = {}
+    for spec in registry.methods():
+        for ref in spec.references:
+            if ref.script.endswith(".py"):
+                by_script.setdefault(ref.script, []).append(ref)
+    return by_script
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(_scripts()), ids=lambda s: Path(s).stem)
+def test_scripts_reproduce_their_reference_values(script: str):
+    """Each peer script, run now, prints (or, for stored draws, wrote into the data file) every value the
+    references citing it carry, to 1e-12 relative: the numbers in register(...) are the script's."""
+    refs = _scripts()[script]
+    if all(ref.data.startswith("file:") for ref in refs):
+        # these scripts write the data file the references run on; re-running would rewrite it in place
+        printed = [n for ref in refs
+                   for n in _numbers(json.loads((ROOT / ref.data[5:].partition("#")[0]).read_text()))]
+    else:
+        out = subprocess.run([sys.executable, script], check=False, cwd=ROOT, capture_output=True, text=True,
+                             timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert out.returncode == 0, out.stderr[-2000:]
+        printed = _numbers(json.loads(out.stdout))
+    for ref in refs:
+        assert any(abs(n - ref.value) <= 1e-12 * max(1.0, abs(ref.value)) for n in printed), (script, ref)

@@ -850,8 +850,8 @@ ESTIMAND_NOTE = {
                                         "~1e-10), PEER_RTOL of tests/estimators/test_rd.py")
                 for data, roles, source, script, pairs in (
                     ("cqox:rdrobust_senate_frame", {"outcome": "vote", "running": "margin", "cutoff": 0.0},
-                     "rdrobust 2.1.1 rdrobust(vote, margin) and rddensity 3.0 rddensity(margin), defaults, on the "
-                     "U.S. Senate data (Cattaneo, Frandsen & Titiunik 2015)",
+                     ("rdrobust 2.1.1 rdrobust(vote, margin) and rddensity 3.0 rddensity(margin), defaults, on the "
+                     "U.S. Senate data (Cattaneo, Frandsen & Titiunik 2015)"),
                      "tests/estimators/references/scripts/rd_rdrobust.py",
                      (("estimate", 7.414130749110065), ("std_error", 1.7412583753231818),
                       ("ci_lower", 4.093698661453887), ("ci_upper", 10.919306068278216),
@@ -861,8 +861,8 @@ ESTIMAND_NOTE = {
                       ("diagnostics.density_test.statistic", -0.8752730140825867),
                       ("diagnostics.density_test_p", 0.38142537375718155))),
                     ("cqox:lmb_frame", {"outcome": "score", "running": "lagdemvoteshare", "cutoff": 0.5},
-                     "rdrobust 2.1.1 rdrobust(score, lagdemvoteshare, c=0.5) and rddensity 3.0, on close House "
-                     "elections (Lee, Moretti & Butler 2004)",
+                     ("rdrobust 2.1.1 rdrobust(score, lagdemvoteshare, c=0.5) and rddensity 3.0, on close House "
+                     "elections (Lee, Moretti & Butler 2004)"),
                      "tests/estimators/references/scripts/rd_rdrobust.py",
                      (("estimate", 18.665947057941203), ("std_error", 2.0378659553499467),
                       ("diagnostics.h_left", 0.08630821697429221),
@@ -887,8 +887,8 @@ ESTIMAND_NOTE = {
                       ("diagnostics.h_left", 6.683372337523214))),
                     ("file:tests/estimators/references/rd_coarse_running.json#individuals",
                      {"outcome": "y", "running": "x", "cutoff": 0.0},
-                     "rdrobust 2.1.1 rdrobust(y, x, c=0) with masspoints='adjust', on 1,500 children in 40 "
-                     "month cells",
+                     ("rdrobust 2.1.1 rdrobust(y, x, c=0) with masspoints='adjust', on 1,500 children in 40 "
+                     "month cells"),
                      "tests/estimators/references/scripts/rd_coarse_running.py",
                      (("estimate", 0.6206666533516486), ("std_error", 0.26530340779092465),
                       ("diagnostics.h_left", 4.320324231160845))))

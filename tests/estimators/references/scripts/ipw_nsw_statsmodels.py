@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 
 import causaldata
-import numpy as np
 import statsmodels.api as sm
 
 COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]

@@ -27,7 +27,7 @@ def main() -> None:
     frame = interrupted_series(0).frame
     t, post, y = frame.time.to_numpy(float), frame.d.to_numpy(float), frame.y.to_numpy(float)
     t0 = float(t[post == 1].min())
-    lags = int(math.floor(4 * (len(y) / 100) ** (2 / 9)))
+    lags = math.floor(4 * (len(y) / 100) ** (2 / 9))
     X = np.column_stack([np.ones_like(t), t, post, (t - t0) * post])
     fit = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True})
     out = {"maxlags": lags, "t0": t0,

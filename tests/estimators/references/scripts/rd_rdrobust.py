@@ -28,9 +28,9 @@ from cqox_core.datasets.public import lmb_frame, rdrobust_senate_frame
 
 
 def summary(r) -> dict:
-    return dict(h=float(r.bws.iloc[0, 0]), b=float(r.bws.iloc[1, 0]), conventional=float(r.coef.iloc[0, 0]),
-                bias_corrected=float(r.coef.iloc[1, 0]), se_conventional=float(r.se.iloc[0, 0]),
-                se_robust=float(r.se.iloc[2, 0]), ci_robust=[float(v) for v in r.ci.iloc[2]])
+    return {"h": float(r.bws.iloc[0, 0]), "b": float(r.bws.iloc[1, 0]), "conventional": float(r.coef.iloc[0, 0]),
+            "bias_corrected": float(r.coef.iloc[1, 0]), "se_conventional": float(r.se.iloc[0, 0]),
+            "se_robust": float(r.se.iloc[2, 0]), "ci_robust": [float(v) for v in r.ci.iloc[2]]}
 
 
 def main() -> None:

@@ -19,12 +19,13 @@ import warnings
 import moderndid as md
 
 CONFIGS = {
-    "unconditional": dict(xformla=None, est_method="dr", control_group="nevertreated", base_period="varying"),
-    "lpop_dr": dict(xformla="~lpop", est_method="dr", control_group="nevertreated", base_period="varying"),
-    "lpop_ipw": dict(xformla="~lpop", est_method="ipw", control_group="nevertreated", base_period="varying"),
-    "lpop_reg": dict(xformla="~lpop", est_method="reg", control_group="nevertreated", base_period="varying"),
-    "lpop_dr_not_yet_universal": dict(xformla="~lpop", est_method="dr", control_group="notyettreated",
-                                      base_period="universal"),
+    "unconditional": {"xformla": None, "est_method": "dr", "control_group": "nevertreated",
+                      "base_period": "varying"},
+    "lpop_dr": {"xformla": "~lpop", "est_method": "dr", "control_group": "nevertreated", "base_period": "varying"},
+    "lpop_ipw": {"xformla": "~lpop", "est_method": "ipw", "control_group": "nevertreated", "base_period": "varying"},
+    "lpop_reg": {"xformla": "~lpop", "est_method": "reg", "control_group": "nevertreated", "base_period": "varying"},
+    "lpop_dr_not_yet_universal": {"xformla": "~lpop", "est_method": "dr", "control_group": "notyettreated",
+                                  "base_period": "universal"},
 }
 
 
