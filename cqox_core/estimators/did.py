@@ -120,6 +120,7 @@ def _means_table(dd: DidData) -> dict[str, float] | None:
           title="Difference-in-differences (two-way fixed effects)",
           summary="Compares how the outcome changed for treated units with how it changed for untreated ones, "
                   "removing unit and period effects (the classic 2x2 and its two-way fixed-effects form).",
+          inference="cluster-robust (CR1, as pyfixest)",
           headline_rank=20, example=examples.single_adoption, transparency=0.9, cost_exponent=1.0,
           references=(
               # pyfixest feols with CRV1 by unit on two public panels

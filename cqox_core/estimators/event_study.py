@@ -129,6 +129,7 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
           summary="Traces the effect period by period before and after treatment starts, relative to the period "
                   "just before; the headline is the average of the post-treatment periods, and the pre-treatment "
                   "periods test for parallel trends.",
+          inference="cluster-robust (CR1)",
           params={
               "leads": "Pre-treatment periods estimated one by one (earlier ones are pooled into the first); "
                        "empty = up to 5. They test for parallel pre-trends.",
