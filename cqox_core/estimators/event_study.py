@@ -31,7 +31,7 @@ from scipy import stats
 from ..data import Dataset
 from ..datasets import examples
 from ..inference import wald
-from ..registry import Requirements, register
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from ._common import finish
@@ -197,7 +197,28 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
               "lags": "Post-treatment periods estimated one by one (later ones are pooled into the last); "
                       "empty = up to 5.",
           },
-          headline_rank=50, example=examples.single_adoption, transparency=0.85, cost_exponent=1.0)
+          headline_rank=50, example=examples.single_adoption, transparency=0.85, cost_exponent=1.0,
+          references=(
+              # pyfixest's relative-time event study on mpdta (never-treated counties in the reference period -1)
+              *(Reference(quantity, value, 1e-8 if quantity.endswith("estimate") else 1e-6,
+                          relative=not quantity.endswith("estimate"), data="cqox:mpdta_frame",
+                          roles={"outcome": "lemp", "treatment": "minimum_wage_raised", "unit": "countyreal",
+                                 "time": "year"},
+                          source="pyfixest 0.60 feols('lemp ~ i(rel, ref=-1) | countyreal + year', vcov CRV1 by "
+                                 "county) on mpdta; headline: mean of the post coefficients, SE sqrt(a'Va)",
+                          script="tests/estimators/references/scripts/event_study_mpdta_pyfixest.py",
+                          why_tolerance="same regression: coefficients to 1e-8, SEs to 1e-6 relative, as "
+                                        "test_matches_pyfixest_event_study")
+                for quantity, value in (
+                    ("estimate", -0.07141448788283418), ("std_error", 0.018138970864965083),
+                    ("by.-4.estimate", 0.0035493269194324544), ("by.-4.std_error", 0.022828581446277176),
+                    ("by.-3.estimate", 0.02462350198649075), ("by.-3.std_error", 0.017679371172670752),
+                    ("by.-2.estimate", 0.023354814886403445), ("by.-2.std_error", 0.01343669937724658),
+                    ("by.0.estimate", -0.01814392696658056), ("by.0.std_error", 0.010982218280948176),
+                    ("by.1.estimate", -0.04347237262855288), ("by.1.std_error", 0.017576946994440346),
+                    ("by.2.estimate", -0.13179485775431787), ("by.2.std_error", 0.02883740739006754),
+                    ("by.3.estimate", -0.0922467941818854), ("by.3.std_error", 0.0323361931631253))),
+          ))
 def event_study(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                 seed: int = 0, leads: int | None = None, lags: int | None = None) -> EffectResult:
     """TWFE event study with binned endpoints, reference -1 and never-treated units as the comparison.

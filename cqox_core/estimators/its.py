@@ -34,7 +34,7 @@ from ..errors import EstimationError, MethodError, RoleError
 from ..inference import wald
 from ..prep import numeric_outcome
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from ._common import finish
@@ -266,7 +266,20 @@ def _residual_checks(resid: np.ndarray, season_period: float | None) -> dict[str
               "aggregate": "How several rows per period are combined into one series value (mean or sum); empty "
                            "= refuse several rows per period.",
           },
-          headline_rank=10, e_value=False, example=examples.interrupted_series, transparency=0.95, cost_exponent=1.0)
+          headline_rank=10, e_value=False, example=examples.interrupted_series, transparency=0.95, cost_exponent=1.0,
+          references=(
+              # statsmodels HAC OLS on the segmented design of the method's own example (no public interrupted
+              # series ships offline; the data are the example's, the numbers statsmodels')
+              *(Reference(quantity, value, 1e-8, data="example:0",
+                          source="statsmodels 0.15 OLS(y, [1, time, post, (time - 60) post]).fit(cov_type='HAC', "
+                                 "maxlags=4, use_correction=True) on examples.interrupted_series(0)",
+                          script="tests/estimators/references/scripts/its_statsmodels_hac.py",
+                          why_tolerance="the same regression and Newey-West covariance: 1e-8, as "
+                                        "test_agrees_with_statsmodels_hac")
+                for quantity, value in (("estimate", 1.430103971328148), ("std_error", 0.5902292991479818),
+                                        ("by.slope_change.estimate", -0.016491077360942585),
+                                        ("by.slope_change.std_error", 0.019886248305285157))),
+          ))
 def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05, seed: int = 0,
         maxlags: int | None = None, season_period: float | None = None, season_harmonics: int = 2,
         aggregate: Literal["mean"] | None = None) -> EffectResult:

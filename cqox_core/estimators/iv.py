@@ -57,7 +57,8 @@ from ..data import Dataset
 from ..errors import EstimationError, MethodError
 from ..prep import prepare
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..datasets.public import CARD_CONTROLS
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from ._common import finish, is_binary_treatment
@@ -641,7 +642,40 @@ def strength_warnings(diag: dict[str, Any]) -> list[str]:
               "cov_type": "Standard-error formula: HC1 (robust to unequal variances, the default), HC3 or "
                           "classical; a cluster role gives cluster-robust errors instead.",
           },
-          headline_rank=10, example=examples.instrumented, transparency=0.8, cost_exponent=1.0)
+          headline_rank=10, example=examples.instrumented, transparency=0.8, cost_exponent=1.0,
+          references=(
+              # Wooldridge, Example 15.4 (Card 1995): printed values, half a unit in the last printed digit
+              *(Reference(quantity, value, tolerance, data="woo:card",
+                          source="Wooldridge, Introductory Econometrics (4th ed. on), Example 15.4: Card (1995) "
+                                 "college proximity, log wage on educ instrumented by nearc4, classical SEs",
+                          script="printed in the source",
+                          roles={"outcome": "lwage", "treatment": "educ", "instrument": ["nearc4"],
+                                 "covariates": CARD_CONTROLS},
+                          params={"cov_type": "classical"},
+                          why_tolerance="the text rounds: half a unit in the last printed digit")
+                for quantity, value, tolerance in (
+                    ("estimate", 0.1315, 5e-5), ("std_error", 0.0550, 5e-5),
+                    ("diagnostics.first_stage.coef.nearc4", 0.320, 5e-4),
+                    ("diagnostics.first_stage.std_error.nearc4", 0.088, 5e-4),
+                    ("diagnostics.ols_estimate", 0.075, 5e-4))),
+              # linearmodels on the same data, classical and HC1 covariance (debiased: the same factors as ours)
+              *(Reference(quantity, value, tolerance, relative=True, data="woo:card",
+                          source=f"linearmodels 7.1 IV2SLS(...).fit(cov_type={theirs!r}, debiased=True) on Card "
+                                 "(1995), Wooldridge Example 15.4's specification",
+                          script="tests/estimators/references/scripts/iv_card_linearmodels.py",
+                          roles={"outcome": "lwage", "treatment": "educ", "instrument": ["nearc4"],
+                                 "covariates": CARD_CONTROLS},
+                          params={"cov_type": ours},
+                          why_tolerance="same estimator, independent code: coefficients to 1e-8, SEs and F to "
+                                        "1e-6 relative, as test_agrees_with_linearmodels")
+                for ours, theirs, quantity, value, tolerance in (
+                    ("classical", "unadjusted", "estimate", 0.13150383624542883, 1e-8),
+                    ("classical", "unadjusted", "std_error", 0.05496367260141932, 1e-6),
+                    ("classical", "unadjusted", "diagnostics.first_stage_f", 13.255785330576703, 1e-6),
+                    ("classical", "unadjusted", "diagnostics.partial_r2", 0.004407934102325872, 1e-8),
+                    ("HC1", "robust", "std_error", 0.054143623584915285, 1e-6),
+                    ("HC1", "robust", "diagnostics.first_stage_f", 14.138670079757631, 1e-6))),
+          ))
 def iv(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late", alpha: float = 0.05,
        seed: int = 0, cov_type: CovType = "HC1") -> EffectResult:
     """Two-stage least squares with one endogenous treatment (see the module docstring for sources).

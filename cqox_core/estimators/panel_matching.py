@@ -44,7 +44,7 @@ from ..errors import EstimationError, MethodError, RoleError
 from ..inference import wald
 from ..panel import prepare_panel
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from ._common import finish
@@ -302,7 +302,20 @@ def _check_params(lag: int, leads: int, refinement: str, size_match: int, n_boot
               "size_match": "Largest number of comparison units kept per treated switch after refinement.",
               "n_boot": "Block-bootstrap replications over units for the standard error.",
           },
-          headline_rank=40, example=lambda seed=0: examples.switching(seed, n_boot=30), transparency=0.85, cost_exponent=1.3)
+          headline_rank=40, example=lambda seed=0: examples.switching(seed, n_boot=30), transparency=0.85, cost_exponent=1.3,
+          references=(
+              # No peer package (PanelMatch is R only, not on PyPI) and no published number on offline data:
+              # a hand computation in pandas of IKW (2023) eq. 8 on four units pins the arithmetic.
+              *(Reference(quantity, value, 1e-12, data="file:tests/estimators/references/panel_matching_hand.json",
+                          roles={"outcome": "y", "treatment": "d", "unit": "unit", "time": "year"},
+                          params={"lag": 1, "leads": 1, "refinement": "none", "n_boot": 50},
+                          source="hand computation with pandas of Imai, Kim & Wang (2023) eq. 8 (not a peer "
+                                 "library: none exists in Python)",
+                          script="tests/estimators/references/scripts/panel_matching_hand.py",
+                          why_tolerance="exact arithmetic on a few numbers: 1e-12, as "
+                                        "test_small_example_matches_hand_computation")
+                for quantity, value in (("estimate", 2.75), ("by.0", 2.75), ("by.1", 2.375))),
+          ))
 def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                    seed: int = 0, lag: int = 4, leads: int = 3,
                    refinement: Literal["mahalanobis", "none"] = "mahalanobis", size_match: int = 5,

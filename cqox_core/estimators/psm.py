@@ -37,7 +37,8 @@ from ..errors import EstimationError, MethodError
 from ..nuisance import propensity
 from ..prep import Prepared, prepare
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..datasets.public import NSW_ROLES
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import cache_key, finish
@@ -413,7 +414,32 @@ def no_match_error(estimand: str, caliper: float, width: float) -> EstimationErr
               "variance_neighbors": "Neighbours used to estimate the noise of each unit's outcome "
                                     "(Abadie-Imbens).",
           },
-          headline_rank=30, example=examples.confounded, transparency=0.9, cost_exponent=1.1)
+          headline_rank=30, example=examples.confounded, transparency=0.9, cost_exponent=1.1,
+          references=(
+              # matching written from scratch with statsmodels Logit + scikit-learn NearestNeighbors
+              *(Reference(quantity, value, tolerance, relative=True, data="causaldata:nsw_mixtape",
+                          roles=NSW_ROLES, params={"estimand": "att", "k": k, "caliper": caliper},
+                          source="statsmodels 0.15 Logit score + scikit-learn 1.9 NearestNeighbors (ties kept), "
+                                 "Abadie-Imbens (2006) variance, on the NSW experimental sample",
+                          script="tests/estimators/references/scripts/psm_nsw_sklearn.py",
+                          why_tolerance="the same matches, so exact up to summation order: 1e-9 relative, as "
+                                        "test_att_agrees_with_sklearn_reference_on_nsw (pairs: exact)")
+                for k, caliper, quantity, value, tolerance in (
+                    (1, 0.2, "estimate", 2577.0616980088867, 1e-9), (1, 0.2, "std_error", 701.0185936550741, 1e-9),
+                    (1, 0.2, "diagnostics.matched_pairs", 183, 0.0),
+                    (1, None, "estimate", 2639.864554546459, 1e-9), (1, None, "std_error", 723.5369072209332, 1e-9),
+                    (1, None, "diagnostics.matched_pairs", 185, 0.0),
+                    (3, 0.2, "estimate", 2453.5736461122906, 1e-9), (3, 0.2, "std_error", 696.1472745472133, 1e-9),
+                    (3, 0.2, "diagnostics.matched_pairs", 183, 0.0))),
+              *(Reference("estimate", 1794.34, tolerance, data="causaldata:nsw_mixtape", roles=NSW_ROLES,
+                          params={"estimand": estimand},
+                          source="LaLonde (1986); Dehejia & Wahba (1999): NSW experimental benchmark, treated "
+                                 "minus control mean 1978 earnings ($1794; 1794.34 on causaldata.nsw_mixtape)",
+                          script="printed in the source",
+                          why_tolerance=f"2 SE of this estimate (SE {se}, rounded down), the band of "
+                                        "test_nsw_estimates_sit_near_the_experimental_benchmark")
+                for estimand, tolerance, se in (("att", 1402.0, "701.02"), ("ate", 1476.0, "738.20"))),
+          ))
 def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] = "att", alpha: float = 0.05,
         seed: int = 0, k: int = 1, caliper: float | None = 0.2, replace: bool = True,
         order: Literal["random", "largest", "smallest"] = "random", variance_neighbors: int = 1) -> EffectResult:

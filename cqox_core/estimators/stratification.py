@@ -62,7 +62,8 @@ from ..inference import ols
 from ..nuisance import propensity
 from ..prep import Prepared, prepare
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..datasets.public import NSW_ROLES
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import cache_key, finish
@@ -303,7 +304,33 @@ def no_stratum_error(regression_within: bool) -> EstimationError:
                           "(Cochran 1968).",
               "regression_within": "Also adjust for the covariates by regression inside each stratum.",
           },
-          headline_rank=60, example=examples.confounded, transparency=0.95, cost_exponent=1.1)
+          headline_rank=60, example=examples.confounded, transparency=0.95, cost_exponent=1.1,
+          references=(
+              # statsmodels Logit score, pandas.qcut strata, groupby means and variances
+              *(Reference(quantity, value, 1e-9, relative=True, data="causaldata:nsw_mixtape", roles=NSW_ROLES,
+                          params={"estimand": estimand, "n_strata": n_strata, "regression_within": False},
+                          source="statsmodels 0.15 Logit + pandas 3.1 qcut/groupby stratified difference in means, "
+                                 "on the NSW experimental sample",
+                          script="tests/estimators/references/scripts/stratification_nsw_pandas.py",
+                          why_tolerance="the same strata, means and variances: exact up to summation order, 1e-9 "
+                                        "relative as test_agrees_with_pandas_groupby_on_nsw")
+                for n_strata, estimand, quantity, value in (
+                    (5, "ate", "estimate", 1586.5985047221152), (5, "ate", "std_error", 693.506557542785),
+                    (5, "att", "estimate", 1796.1365890407124), (5, "att", "std_error", 679.1798269658906),
+                    (5, "atc", "estimate", 1437.5040985723444), (5, "atc", "std_error", 725.4859453090413),
+                    (10, "ate", "estimate", 1781.151076884922), (10, "ate", "std_error", 697.8351456043788),
+                    (10, "att", "estimate", 2132.762428238629), (10, "att", "std_error", 659.4731790567499))),
+              *(Reference("estimate", 1794.34, tolerance, data="causaldata:nsw_mixtape", roles=NSW_ROLES,
+                          params={"estimand": estimand, "regression_within": within},
+                          source="LaLonde (1986); Dehejia & Wahba (1999): NSW experimental benchmark, treated "
+                                 "minus control mean 1978 earnings ($1794; 1794.34 on causaldata.nsw_mixtape)",
+                          script="printed in the source",
+                          why_tolerance=f"2 SE of this estimate (SE {se}, rounded down), the band of "
+                                        "test_nsw_estimates_sit_near_the_experimental_benchmark")
+                for estimand, within, tolerance, se in (
+                    ("ate", False, 1387.0, "693.51"), ("ate", True, 1784.0, "892.37"),
+                    ("att", False, 1358.0, "679.18"), ("att", True, 3057.0, "1528.83"))),
+          ))
 def stratification(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "atc"] = "ate",
                    alpha: float = 0.05, seed: int = 0, n_strata: int = 5,
                    regression_within: bool = True) -> EffectResult:
