@@ -89,9 +89,12 @@ class Example:
 class Reference:
     """A number the method must reproduce: published, or computed by a peer library.
 
-    ``data`` names the dataset (``causaldata:<module>``, ``woo:<name>``, or
-    ``example``); ``quantity`` is ``estimate``, ``std_error`` or ``diagnostics.<key>``.
-    ``script`` is the command or file that produced ``value``.
+    ``data`` names the dataset, loadable offline (cqox_core.datasets.public.load):
+    ``causaldata:<module>``, ``woo:<name>``, ``file:<path>[#key]``, ``cqox:<function>`` (a
+    named preparation of a public dataset) or ``example:<seed>`` (the method's own example);
+    ``quantity`` is ``estimate``, ``std_error``, ``ci_lower``/``ci_upper``, ``p_value``,
+    ``n_obs``, ``diagnostics.<key>`` or ``by.<label>[.field]``. ``script`` is the command or
+    file that produced ``value``; tests/test_references.py reproduces every reference.
     """
 
     quantity: str
