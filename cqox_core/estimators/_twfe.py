@@ -19,7 +19,7 @@ from ..panel import check_outcome_and_treatment, prepare_panel
 from ..prep import design_matrix, independent_columns, numeric_outcome
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
-from ..inference import wald
+from ..inference import covariance, wald
 from ..roles import Roles
 from ._common import finish
 
@@ -161,18 +161,17 @@ def fit_residualised(yt: np.ndarray, Wt: np.ndarray, fe: TwoWayFixedEffects, uni
     coef = bread @ ((Wt * w[:, None]).T @ yt)
     resid = yt - Wt @ coef
     n, k = Wt.shape
-    score = Wt * (w * resid)[:, None]
+    # weighted scores x_i w_i e_i: the weight goes with the residual, the bread already holds W'wW
     if cluster is None:
-        meat = score.T @ score
         df_k = k + _fe_parameter_count(unit, time, None)
-        factor, g, df = n / max(n - df_k, 1), n, float(n - df_k)
+        cov = covariance.hc(Wt, w * resid, bread, "HC1", n_params=df_k)
+        factor, g, df = covariance.hc_factor("HC1", n, df_k), n, float(n - df_k)
     else:
-        g = int(cluster.max()) + 1
-        sums = np.column_stack([np.bincount(cluster, weights=score[:, j], minlength=g) for j in range(k)])
-        meat = sums.T @ sums
+        codes, g = covariance.cluster_codes(cluster)
         df_k = k + _fe_parameter_count(unit, time, cluster)
-        factor, df = g / max(g - 1, 1) * (n - 1) / max(n - df_k, 1), float(g - 1)
-    return FixedEffectsFit(coef=coef, cov=factor * bread @ meat @ bread, resid=resid, n_clusters=g,
+        cov = covariance.cluster_robust(Wt, w * resid, bread, codes, n_params=df_k)
+        factor, df = covariance.cr1_factor(g, n, df_k), float(g - 1)
+    return FixedEffectsFit(coef=coef, cov=cov, resid=resid, n_clusters=g,
                            df_k=df_k, small_sample_factor=factor, df=df)
 
 

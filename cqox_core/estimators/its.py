@@ -31,7 +31,8 @@ import pandas as pd
 
 from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
-from ..inference import wald
+from ..inference import covariance, wald
+from ..inference.covariance import newey_west_maxlags  # noqa: F401  (part of this module's API)
 from ..prep import numeric_outcome
 from ..datasets import examples
 from ..registry import Requirements, register
@@ -59,29 +60,8 @@ class Series:
 
 
 # ---------------------------------------------------------------------------
-# the maths: design, Newey-West, fit
+# the maths: design and fit (Newey-West: inference.covariance)
 # ---------------------------------------------------------------------------
-
-def newey_west_maxlags(n: int) -> int:
-    """floor(4 (n/100)^(2/9)) (Newey & West 1994)."""
-    return int(math.floor(4 * (n / 100) ** (2 / 9)))
-
-
-def newey_west_cov(X: np.ndarray, resid: np.ndarray, maxlags: int, small_sample: bool = True) -> np.ndarray:
-    """HAC covariance (X'X)^-1 S (X'X)^-1 with S = G0 + sum_l w_l (G_l + G_l'), w_l = 1 - l/(L+1).
-
-    G_l = sum_t u_t u_{t-l}' with scores u_t = x_t e_t (Newey & West 1987, eq. 2).
-    """
-    n, k = X.shape
-    scores = X * resid[:, None]
-    meat = scores.T @ scores
-    for lag in range(1, maxlags + 1):
-        gamma = scores[lag:].T @ scores[:-lag]
-        meat += (1 - lag / (maxlags + 1)) * (gamma + gamma.T)
-    bread = np.linalg.inv(X.T @ X)
-    cov = bread @ meat @ bread
-    return cov * n / (n - k) if small_sample else cov
-
 
 def fourier_terms(time: np.ndarray, period: float, harmonics: int) -> tuple[np.ndarray, list[str]]:
     """sin/cos(2 pi k t / period), k = 1..harmonics."""
@@ -277,7 +257,7 @@ def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha:
     coef, *_ = np.linalg.lstsq(X, series.y, rcond=None)
     resid = series.y - X @ coef
     lags = newey_west_maxlags(n) if maxlags is None else int(maxlags)
-    cov = newey_west_cov(X, resid, lags)
+    cov = covariance.newey_west(X, resid, lags)
     df = float(n - X.shape[1])
     level = _linear_effect(coef, cov, np.eye(X.shape[1])[2], alpha, df)
     slope = _linear_effect(coef, cov, np.eye(X.shape[1])[3], alpha, df)

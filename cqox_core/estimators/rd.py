@@ -75,6 +75,7 @@ from scipy.linalg import cho_factor, cho_solve
 from ..data import Dataset
 from ..diagnostics.density import density_test
 from ..errors import CQOxError, EstimationError, MethodError, RoleError
+from ..inference.covariance import cr1_factor
 from ..prep import binarize_treatment, design_matrix, numeric_outcome
 from ..datasets import examples
 from ..registry import Requirements, register
@@ -183,7 +184,7 @@ def functional_variance(a: np.ndarray, r: np.ndarray, cluster: np.ndarray | None
     g, n = sums.size, a.size
     if g < 2 or n <= k:
         return math.nan
-    return float((n - 1) / (n - k) * g / (g - 1) * np.sum(sums ** 2))
+    return float(cr1_factor(g, n, k) * np.sum(sums ** 2))
 
 
 def ratio_gradient(tau: np.ndarray) -> np.ndarray:
