@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from ..data import Dataset
-from ..diagnostics.bacon import bacon_decomposition
 from ..errors import EstimationError, RoleError
 from ..panel import check_outcome_and_treatment, prepare_panel
 from ..prep import design_matrix, independent_columns, numeric_outcome
-from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
-from ..inference import covariance, wald
+from ..inference import covariance
 from ..roles import Roles
-from ._common import finish
+from ._common import period_label
 
 #: Above this many levels in the smaller factor the dummy block is too large; use alternating projections.
 MAX_DUMMY_LEVELS = 2000
@@ -449,21 +446,12 @@ def _absorbed_regressors(fe: TwoWayFixedEffects, main: np.ndarray, main_names: l
 
 def _design_description(dd: DidData) -> dict[str, Any]:
     treated_units = dd.first >= 0
-    cohorts = {str(_label(dd.periods[c])): int(np.sum(dd.first == c)) for c in dd.cohorts}
+    cohorts = {period_label(dd.periods[c]): int(np.sum(dd.first == c)) for c in dd.cohorts}
     return {"n_units": dd.n_units, "n_periods": int(dd.periods.size), "n_treated_units": int(treated_units.sum()),
             "n_never_treated_units": int((~treated_units).sum()), "n_treated_obs": int(dd.d.sum()),
             "cohorts": cohorts, "staggered": dd.staggered, "balanced": dd.balanced,
             "repeated_cross_section": dd.cross_section, "covariates_used": list(dd.x_names),
             "outcome_sd": float(np.std(dd.y, ddof=1)) if dd.y.size > 1 else math.nan}
-
-
-def _label(value: Any) -> Any:
-    """A period value as a plain label: 2006.0 -> 2006, a date -> '2011-07-01'."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        return str(pd.Timestamp(value).date())
-    return value.item() if hasattr(value, "item") else value
 
 
 def _inference_diagnostics(fit: FixedEffectsFit, dd: DidData) -> dict[str, Any]:

@@ -51,13 +51,13 @@ from scipy import stats
 from .. import registry
 from ..data import Dataset
 from ..errors import CQOxError, EstimationError, MethodError
-from ..inference import bootstrap_draws, wald
+from ..inference import bootstrap_draws
 from ..prep import Prepared, RowSampler
 from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles, role_names
-from ._common import finish
+from ._common import finish, sub_estimate
 
 CIMethod = Literal["percentile", "bca"]
 CI_METHODS: tuple[str, ...] = ("percentile", "bca")
@@ -451,16 +451,16 @@ def bootstrap_by(full: EffectResult, reps: list[Replicate], jack: list[Outcome] 
         if draws.size < (1 - MAX_FAILED_SHARE) * len(reps) or draws.size < 2:
             notes.append(f"No bootstrap standard error for '{label}': it could be computed on only "
                          f"{draws.size} of {len(reps)} resamples.")
-            out.append(SubEstimate(str(label), b.estimate, n_obs=b.n_obs, extra={**extra, "bootstrap_replicates":
-                                                                                 int(draws.size)}))
+            out.append(sub_estimate(str(label), b.estimate, math.nan, alpha, n_obs=b.n_obs,
+                                    extra={**extra, "bootstrap_replicates": int(draws.size)}))
             continue
         se = float(draws.std(ddof=1))
         interval = headline_interval(draws, b.estimate, jack, ci, alpha, jack_text, str(label))
         if interval.warning:
             notes.append(interval.warning)
-        p = wald(b.estimate, se, alpha)[2]
-        out.append(SubEstimate(str(label), b.estimate, se, interval.lower, interval.upper, p, b.n_obs,
-                               {**extra, "bootstrap_replicates": int(draws.size)}))
+        out.append(sub_estimate(str(label), b.estimate, se, alpha, n_obs=b.n_obs,
+                                interval=(interval.lower, interval.upper),
+                                extra={**extra, "bootstrap_replicates": int(draws.size)}))
     return tuple(out), notes
 
 

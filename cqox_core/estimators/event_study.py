@@ -19,11 +19,10 @@ from scipy import stats
 
 from ..data import Dataset
 from ..datasets import examples
-from ..inference import wald
 from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
+from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, sub_estimate
 from ._twfe import (DEFAULT_WINDOW_CAP, STAGGERED_HINT, DidData, FixedEffectsFit, TwoWayFixedEffects,
                     _absorbed_regressors, _design_description, _inference_diagnostics, _outcome_warnings,
                     _se_method, fit_residualised, tidy_did_data, validate_design)
@@ -94,11 +93,10 @@ def _sub_estimates(fit: FixedEffectsFit, window: EventWindow, rel_binned: np.nda
     out = []
     for j, r in enumerate(window.periods):
         est, se = float(fit.coef[j]), float(fit.se[j])
-        lo, hi, p = wald(est, se, alpha, fit.df)
         extra: dict[str, Any] = {"relative_period": r, "binned": window.binned(r)}
         if window.binned(r):
             extra["covers"] = f"{'<=' if r < 0 else '>='} {r}"
-        out.append(SubEstimate(str(r), est, se, lo, hi, p, int(np.sum(rel_binned == r)), extra))
+        out.append(sub_estimate(str(r), est, se, alpha, df=fit.df, n_obs=int(np.sum(rel_binned == r)), extra=extra))
     return tuple(out)
 
 

@@ -36,11 +36,10 @@ from ..inference.covariance import newey_west_maxlags  # noqa: F401  (part of th
 from ..prep import numeric_outcome
 from ..datasets import examples
 from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
+from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, period_label, sub_estimate
 from ..panel import check_outcome_and_treatment
-from .synthetic_control import time_label
 
 #: Fewest observations allowed on each side of the intervention (a line needs two, a slope check three).
 MIN_PER_SEGMENT = 3
@@ -94,12 +93,12 @@ def _numeric_time(raw: pd.Series, name: str) -> tuple[np.ndarray, list[str], str
     """Numbers stay as they are; dates become the period index 0, 1, 2, ... (one step per observation)."""
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.to_numpy(dtype=float)
-        return values, [time_label(v) for v in values], f"one unit of '{name}'"
+        return values, [period_label(v) for v in values], f"one unit of '{name}'"
     parsed = pd.to_datetime(raw, errors="coerce")
     if parsed.isna().mean() > 0.1:
         raise RoleError(f"The time column '{name}' is neither numbers nor dates.",
                         "Use a period number or a date column for time.", code="E-ROLE-013")
-    return np.arange(len(parsed), dtype=float), [time_label(v) for v in parsed], "one period (observation)"
+    return np.arange(len(parsed), dtype=float), [period_label(v) for v in parsed], "one period (observation)"
 
 
 def _collapse(frame: pd.DataFrame, roles: Roles, aggregate: str | None) -> tuple[pd.DataFrame, list[str]]:
@@ -261,8 +260,7 @@ def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha:
     df = float(n - X.shape[1])
     level = _linear_effect(coef, cov, np.eye(X.shape[1])[2], alpha, df)
     slope = _linear_effect(coef, cov, np.eye(X.shape[1])[3], alpha, df)
-    by = tuple(SubEstimate(label, part["estimate"], part["std_error"], part["ci_lower"], part["ci_upper"],
-                           part["p_value"], n_obs=n)
+    by = tuple(sub_estimate(label, part["estimate"], part["std_error"], alpha, df=df, n_obs=n)
                for label, part in (("level_change", level), ("slope_change", slope)))
     diagnostics = _diagnostics(series, X, coef, cov, resid, names, lags, alpha, df, season_period)
     warnings = list(series.warnings)
@@ -289,7 +287,7 @@ def _diagnostics(series: Series, X: np.ndarray, coef: np.ndarray, cov: np.ndarra
     at_end = _linear_effect(coef, cov, end, alpha, df)
     pre = series.time < series.t0
     return {
-        "intervention_time": time_label(series.t0) if series.time_unit.startswith("one unit")
+        "intervention_time": period_label(series.t0) if series.time_unit.startswith("one unit")
         else series.labels[int(np.argmax(~pre))],
         "n_pre": int(pre.sum()), "n_post": int((~pre).sum()), "hac_maxlags": int(lags),
         "slope_unit": series.time_unit,

@@ -41,15 +41,13 @@ import pandas as pd
 
 from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
-from ..inference import wald
 from ..panel import prepare_panel
 from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, period_label, sub_estimate
 from ..panel import check_outcome_and_treatment
-from .synthetic_control import time_label
 
 
 @dataclass(frozen=True)
@@ -337,11 +335,10 @@ def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "a
 def _sub(est: LeadEstimate, draws: np.ndarray, alpha: float) -> SubEstimate:
     finite = draws[np.isfinite(draws)]
     se = float(np.std(finite, ddof=1)) if finite.size > 1 else math.nan
-    lo, hi, p = wald(est.estimate, se, alpha)
-    return SubEstimate(str(est.lead), est.estimate, se, lo, hi, p, n_obs=est.n_sets,
-                       extra={"bootstrap_percentile_ci": [float(np.quantile(finite, alpha / 2)),
-                                                          float(np.quantile(finite, 1 - alpha / 2))]
-                              if finite.size > 1 else [math.nan, math.nan]})
+    return sub_estimate(str(est.lead), est.estimate, se, alpha, n_obs=est.n_sets,
+                        bootstrap_percentile_ci=[float(np.quantile(finite, alpha / 2)),
+                                                 float(np.quantile(finite, 1 - alpha / 2))]
+                        if finite.size > 1 else [math.nan, math.nan])
 
 
 def _no_sets_message(counts: dict[str, int], lag: int) -> str:
@@ -373,5 +370,5 @@ def _diagnostics(wide: Wide, sets: list[MatchedSet], counts: dict[str, int], per
                            "variables": {nm: {"before": [before[f"{nm}_lag{l}"] for l in lags],
                                               "after": [after[f"{nm}_lag{l}"] for l in lags]}
                                          for nm in wide.v_names}},
-        "switch_periods": sorted({time_label(wide.periods[s.t]) for s in sets}),
+        "switch_periods": sorted({period_label(wide.periods[s.t]) for s in sets}),
     }

@@ -75,7 +75,8 @@ from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from ._common import finish
+from . import _common
+from ._common import finish, period_label
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 BasePeriod = Literal["varying", "universal"]
@@ -121,15 +122,6 @@ class WidePanel:
     @property
     def n_periods(self) -> int:
         return int(self.y.shape[1])
-
-
-def period_label(value: Any) -> str:
-    """2004.0 -> "2004"; 2.5 -> "2.5"; a timestamp -> its ISO date."""
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        ts = pd.Timestamp(value)
-        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
-    v = float(value)
-    return str(int(v)) if v.is_integer() else f"{v:g}"
 
 
 def balance_units(frame: pd.DataFrame, warnings: list[str]) -> tuple[pd.DataFrame, int]:
@@ -583,12 +575,10 @@ def column_inference(infl: np.ndarray, cells_cols: slice, event_cols: slice, alp
 
 def sub_estimate(label: str, estimate: float, se: float, se_analytic: float, crit: float, alpha: float,
                  n_obs: int, extra: dict[str, Any]) -> SubEstimate:
-    lo, hi, p = wald(estimate, se, alpha)
     band = (estimate - crit * se, estimate + crit * se) if math.isfinite(crit) and math.isfinite(se) \
         else (math.nan, math.nan)
-    return SubEstimate(label=label, estimate=estimate, std_error=se, ci_lower=lo, ci_upper=hi, p_value=p,
-                       n_obs=n_obs, extra={**extra, "std_error_analytic": se_analytic,
-                                           "uniform_lower": band[0], "uniform_upper": band[1]})
+    return _common.sub_estimate(label, estimate, se, alpha, n_obs=n_obs, extra=extra,
+                                std_error_analytic=se_analytic, uniform_lower=band[0], uniform_upper=band[1])
 
 
 def aggregate_rows(parts: list[Aggregate], se: np.ndarray, se_analytic: np.ndarray, alpha: float) -> list[dict]:

@@ -41,9 +41,10 @@ from ..errors import EstimationError, MethodError, RoleError
 from ..panel import check_outcome_and_treatment, prepare_panel
 from ..datasets import examples
 from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
+from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, sub_estimate
+from ._common import period_label as time_label
 
 #: Weights below this are reported as zero (the solver's numerical floor).
 WEIGHT_FLOOR = 1e-6
@@ -51,20 +52,6 @@ NO_SE_WARNING = ("Synthetic control has no sampling standard error, so no confid
                  "p-value comes from placebo runs that pretend each donor was the treated unit: it is the share of "
                  "units whose post-period gap (relative to their pre-period fit) is at least as large as the treated "
                  "unit's.")
-
-
-# ---------------------------------------------------------------------------
-# shared small helpers (also used by its.py and panel_matching.py)
-# ---------------------------------------------------------------------------
-
-def time_label(value: Any) -> str:
-    """Printable time: 2000.0 -> "2000", a midnight timestamp -> "2000-01-31"."""
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        ts = pd.Timestamp(value)
-        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # ---------------------------------------------------------------------------
@@ -491,7 +478,7 @@ def synthetic_control(data: Dataset, roles: Roles, *, estimand: Literal["att"] =
     estimate = float(fit.gap[post].mean())
     runs = placebo_runs(design, spec) if placebos else []
     p, rank = placebo_p(fit.ratio, [r.ratio for _, r in runs]) if runs else (math.nan, 0)
-    by = tuple(SubEstimate(time_label(t), float(g), n_obs=len(design.units))
+    by = tuple(sub_estimate(time_label(t), float(g), math.nan, alpha, n_obs=len(design.units))
                for t, g in zip(design.periods[post], fit.gap[post]))
     diagnostics = _diagnostics(design, spec, fit, runs, p, rank)
     if runs or len(design.units) > 3:
