@@ -12,13 +12,14 @@ The fixed-effects machinery is in ``_twfe`` (shared with ``did``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from scipy import stats
 
 from ..data import Dataset
 from ..datasets import examples
+from ..params import at_least
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
@@ -49,14 +50,10 @@ class EventWindow:
             (r == self.lags and self.lags < self.lags_available)
 
 
-def _window_length(requested: int | None, available: int, name: str) -> int:
+def _window_length(requested: int | None, available: int) -> int:
+    """The requested window (checked to be a whole number >= 0 by params.check_values), capped at what is seen."""
     if requested is None:
         return min(available, DEFAULT_WINDOW_CAP)
-    if isinstance(requested, bool) or not isinstance(requested, (int, np.integer)) or requested < 0:
-        from ..errors import MethodError
-
-        raise MethodError(f"{name} must be a whole number of periods (0 or more), got {requested!r}.",
-                          f"Use e.g. --param {name}=4.", code="E-METHOD-005")
     return min(int(requested), available)
 
 
@@ -65,8 +62,8 @@ def event_window(rel: np.ndarray, leads: int | None, lags: int | None) -> EventW
     seen = rel[np.isfinite(rel)]
     leads_available, lags_available = int(max(-seen.min(), 1)), int(max(seen.max(), 0))
     # a lead window of 0 or 1 both mean: every pre-period is pooled into the reference
-    n_leads = max(_window_length(leads, leads_available, "leads"), 1)
-    n_lags = _window_length(lags, lags_available, "lags")
+    n_leads = max(_window_length(leads, leads_available), 1)
+    n_lags = _window_length(lags, lags_available)
     observed = frozenset(int(r) for r in np.unique(np.clip(seen, -n_leads, n_lags)))
     return EventWindow(n_leads, n_lags, leads_available, lags_available, observed)
 
@@ -135,7 +132,8 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
           },
           headline_rank=50, example=examples.single_adoption, transparency=0.85, cost_exponent=1.0)
 def event_study(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
-                seed: int = 0, leads: int | None = None, lags: int | None = None) -> EffectResult:
+                seed: int = 0, leads: Annotated[int | None, at_least(0)] = None,
+                lags: Annotated[int | None, at_least(0)] = None) -> EffectResult:
     """TWFE event study with binned endpoints, reference -1 and never-treated units as the comparison."""
     dd = validate_design(tidy_did_data(data, roles), method="event_study")
     first_row = dd.first[dd.unit]

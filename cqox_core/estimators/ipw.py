@@ -10,6 +10,8 @@ Reifeis & Hudgens 2022, Am J Epidemiol 191:1092).
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 
 from ..data import Dataset
@@ -17,12 +19,13 @@ from ..datasets import examples
 from ..diagnostics import effective_sample_size_ratio, max_weight_ratio, standard_diagnostics
 from ..errors import EstimationError
 from ..inference import influence_se
+from ..params import TRIM_SHARE
 from ..prep import Prepared, prepare
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import finish
-from ._propensity import (Estimand, balancing_weights, check_fraction, hajek_influence, shared_propensity,
+from ._propensity import (Estimand, balancing_weights, hajek_influence, shared_propensity,
                           trimming_mask, weight_role_note)
 
 
@@ -67,7 +70,8 @@ def ipw_diagnostics(prep: Prepared, e: np.ndarray, w: np.ndarray, keep: np.ndarr
           },
           headline_rank=20, example=examples.confounded, transparency=0.85, cost_exponent=1.0)
 def ipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: float = 0.05, seed: int = 0,
-        trim: float | None = 0.01, trim_quantile: float | None = None, stabilize: bool = True) -> EffectResult:
+        trim: Annotated[float | None, TRIM_SHARE] = 0.01, trim_quantile: Annotated[float | None, TRIM_SHARE] = None,
+        stabilize: bool = True) -> EffectResult:
     """Hajek inverse-probability weighting (Robins, Hernan & Brumback 2000).
 
     trim: drop units whose propensity lies outside [trim, 1 - trim] (None: keep all).
@@ -79,8 +83,6 @@ def ipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: float
     accounts for that fit. ``seed`` is accepted for the common signature; the
     method is deterministic.
     """
-    check_fraction("trim", trim)
-    check_fraction("trim_quantile", trim_quantile)
     prep = prepare(data, roles)
     warnings = list(prep.warnings) + weight_role_note(prep, roles)
     fit = shared_propensity(data, roles, prep)

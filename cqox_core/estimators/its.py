@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
 from ..inference import covariance, wald
 from ..inference.covariance import newey_west_maxlags  # noqa: F401  (part of this module's API)
+from ..params import above, at_least
 from ..prep import numeric_outcome
 from ..datasets import examples
 from ..registry import Requirements, register
@@ -175,19 +176,18 @@ def _intervention_time(time: np.ndarray, d: np.ndarray, labels: list[str]) -> fl
 
 def _check_params(n: int, k_base: int, maxlags: int | None, season_period: float | None,
                   season_harmonics: int) -> None:
-    if maxlags is not None and not (isinstance(maxlags, (int, np.integer)) and 0 <= maxlags < n):
-        raise MethodError(f"maxlags must be a whole number from 0 to {n - 1}, got {maxlags!r}.",
-                          "Leave it out for the Newey-West default floor(4 (n/100)^(2/9)).", code="E-METHOD-006")
+    """What the signature cannot say (types and fixed bounds: params.check_values)."""
+    if maxlags is not None and not maxlags < n:
+        raise MethodError(f"maxlags must be a whole number from 0 to {n - 1} for a series of {n} observations, "
+                          f"got {maxlags!r}.", "Leave it out for the Newey-West default floor(4 (n/100)^(2/9)).",
+                          code="E-METHOD-005")
     if season_period is not None:
-        if not season_period > 2:
-            raise MethodError(f"season_period must be larger than 2 periods, got {season_period!r}.",
-                              "Use e.g. season_period=12 for monthly data.", code="E-METHOD-006")
-        if not (1 <= season_harmonics < season_period / 2):
-            raise MethodError(f"season_harmonics must be between 1 and {season_period / 2:g} (exclusive), got "
-                              f"{season_harmonics!r}.", "Use season_harmonics=1 or 2.", code="E-METHOD-006")
+        if not season_harmonics < season_period / 2:
+            raise MethodError(f"season_harmonics must be below half the season_period ({season_period / 2:g}), "
+                              f"got {season_harmonics!r}.", "Use season_harmonics=1 or 2.", code="E-METHOD-006")
         if k_base + 2 * season_harmonics >= n:
             raise EstimationError(f"{k_base + 2 * season_harmonics} regression terms for {n} observations.",
-                                  "Use fewer seasonal harmonics or a longer series.", code="E-EST-066")
+                                  "Use fewer seasonal harmonics or a longer series.", code="E-EST-002")
 
 
 def _linear_effect(coef: np.ndarray, cov: np.ndarray, weights: np.ndarray, alpha: float,
@@ -241,12 +241,13 @@ def _residual_checks(resid: np.ndarray, season_period: float | None) -> dict[str
               "season_period": "Length of a seasonal cycle in periods (e.g. 12 for months); empty = no seasonal "
                                "terms.",
               "season_harmonics": "Number of sine/cosine pairs describing the season (more: more flexible).",
-              "aggregate": "How several rows per period are combined into one series value (mean or sum); empty "
+              "aggregate": "How several rows per period are combined into one series value (mean); empty "
                            "= refuse several rows per period.",
           },
           headline_rank=10, e_value=False, example=examples.interrupted_series, transparency=0.95, cost_exponent=1.0)
 def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05, seed: int = 0,
-        maxlags: int | None = None, season_period: float | None = None, season_harmonics: int = 2,
+        maxlags: Annotated[int | None, at_least(0)] = None, season_period: Annotated[float | None, above(2)] = None,
+        season_harmonics: Annotated[int, at_least(1)] = 2,
         aggregate: Literal["mean"] | None = None) -> EffectResult:
     """Segmented regression (Bernal et al. 2017); headline = the level change b2 at the intervention."""
     series = prepare_series(data, roles, aggregate)

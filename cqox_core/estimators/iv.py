@@ -54,7 +54,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
 from ..inference import covariance
 from ..prep import prepare
 from ..datasets import examples
@@ -519,9 +519,7 @@ F_TYPE = {"classical": "classical (homoskedastic) F of the excluded instruments 
 
 
 def resolve_kind(cov_type: str, sample: IVData) -> Kind:
-    if cov_type not in ("HC1", "HC3", "classical"):
-        raise MethodError(f"Unknown cov_type {cov_type!r}.", "Use 'HC1' (default), 'HC3' or 'classical'; set a "
-                          "cluster column for cluster-robust errors.", code="E-METHOD-005")
+    """The covariance used: cov_type (one of CovType, checked by params.check_values), or CR1 with a cluster."""
     if sample.cluster is None:
         return cov_type  # type: ignore[return-value]
     if np.unique(sample.cluster).size < 2:

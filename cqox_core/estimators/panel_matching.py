@@ -34,14 +34,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError, RoleError
+from ..errors import EstimationError, RoleError
 from ..panel import prepare_panel
+from ..params import at_least
 from ..datasets import examples
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
@@ -268,19 +269,8 @@ def balance(wide: Wide, sets: list[MatchedSet], lag: int, refined: bool) -> dict
 # the estimator
 # ---------------------------------------------------------------------------
 
-def _check_params(lag: int, leads: int, refinement: str, size_match: int, n_boot: int, n_periods: int) -> None:
-    def whole(x: Any) -> bool:
-        return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-    if not (whole(lag) and lag >= 1 and whole(leads) and leads >= 0):
-        raise MethodError(f"lag must be a whole number of at least 1 and leads at least 0 (got lag={lag!r}, "
-                          f"leads={leads!r}).", "Use e.g. lag=4, leads=3.", code="E-METHOD-006")
-    if refinement not in ("mahalanobis", "none"):
-        raise MethodError(f"refinement must be 'mahalanobis' or 'none', got {refinement!r}.",
-                          "Use refinement='mahalanobis' (default) or 'none'.", code="E-METHOD-006")
-    if not (whole(size_match) and size_match >= 1 and whole(n_boot) and n_boot >= 2):
-        raise MethodError(f"size_match must be at least 1 and n_boot at least 2 (got {size_match!r}, {n_boot!r}).",
-                          "Use e.g. size_match=5, n_boot=200.", code="E-METHOD-006")
+def _check_params(lag: int, n_periods: int) -> None:
+    """What the signature cannot say (types and bounds of each parameter: params.check_values)."""
     if lag >= n_periods:
         raise EstimationError(f"A treatment history of {lag} lags needs more than {lag} periods; the panel has "
                               f"{n_periods}.", f"Use lag={max(1, n_periods - 2)} or fewer.", code="E-EST-069")
@@ -301,12 +291,13 @@ def _check_params(lag: int, leads: int, refinement: str, size_match: int, n_boot
           },
           headline_rank=40, example=lambda seed=0: examples.switching(seed, n_boot=30), transparency=0.85, cost_exponent=1.3)
 def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
-                   seed: int = 0, lag: int = 4, leads: int = 3,
-                   refinement: Literal["mahalanobis", "none"] = "mahalanobis", size_match: int = 5,
-                   n_boot: int = 200) -> EffectResult:
+                   seed: int = 0, lag: Annotated[int, at_least(1)] = 4, leads: Annotated[int, at_least(0)] = 3,
+                   refinement: Literal["mahalanobis", "none"] = "mahalanobis",
+                   size_match: Annotated[int, at_least(1)] = 5, n_boot: Annotated[int, at_least(2)] = 200
+                   ) -> EffectResult:
     """IKW 2023 matching DiD; headline = lead 0 (the period of the switch); SE = unit block bootstrap."""
     wide = build_wide(data, roles)
-    _check_params(lag, leads, refinement, size_match, n_boot, wide.periods.size)
+    _check_params(lag, wide.periods.size)
     sets, counts = matched_sets(wide, lag, refinement, size_match)
     if not sets:
         raise EstimationError(_no_sets_message(counts, lag),

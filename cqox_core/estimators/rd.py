@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -74,8 +74,9 @@ from scipy.linalg import cho_factor, cho_solve
 
 from ..data import Dataset
 from ..diagnostics.density import density_test
-from ..errors import CQOxError, EstimationError, MethodError, RoleError
+from ..errors import CQOxError, EstimationError, RoleError
 from ..inference.covariance import cr1_factor
+from ..params import above, between
 from ..prep import binarize_treatment, design_matrix, numeric_outcome
 from ..datasets import examples
 from ..registry import Requirements, register
@@ -754,24 +755,6 @@ def rd_plot_data(d: RDData, fit: RDFit, method: Bins = "es", points: int = 50) -
 # the registered method
 # ---------------------------------------------------------------------------
 
-def _check_params(p: int, kernel: str, h: float | None, b: float | None, bins: str) -> None:
-    problems = []
-    if not isinstance(p, (int, np.integer)) or isinstance(p, bool) or not 0 <= p <= 4:
-        problems.append(f"p must be a whole number from 0 to 4, got {p!r}")
-    if kernel not in PILOT_CONSTANT:
-        problems.append(f"kernel must be one of {', '.join(PILOT_CONSTANT)}, got {kernel!r}")
-    for name, value in (("h", h), ("b", b)):
-        if value is not None and (isinstance(value, bool) or not (isinstance(value, (int, float))
-                                                                   and math.isfinite(value) and value > 0)):
-            problems.append(f"{name} must be a positive number, got {value!r}")
-    if bins not in ("es", "qs"):
-        problems.append(f"bins must be 'es' or 'qs', got {bins!r}")
-    if problems:
-        raise MethodError("; ".join(problems).capitalize() + ".",
-                          "Defaults: p=1, kernel=triangular, h and b chosen from the data, bins=es.",
-                          code="E-METHOD-005")
-
-
 def _first_stage_checks(fit: RDFit, warnings: list[str]) -> dict[str, float]:
     """Weak first stage: error when take-up does not detectably jump, warning when F = t^2 < 10."""
     jump, se, se_rb = fit.first_stage
@@ -844,11 +827,11 @@ ESTIMAND_NOTE = {
           },
           headline_rank=10, example=examples.threshold, transparency=0.8, cost_exponent=1.1)
 def rd(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late", alpha: float = 0.05,
-       seed: int = 0, p: int = 1, kernel: Kernel = "triangular", h: float | None = None, b: float | None = None,
+       seed: int = 0, p: Annotated[int, between(0, 4)] = 1, kernel: Kernel = "triangular",
+       h: Annotated[float | None, above(0)] = None, b: Annotated[float | None, above(0)] = None,
        bins: Bins = "es") -> EffectResult:
     """Local polynomial RD (CCT 2014; rdrobust). The estimand follows the design, whatever
     ``estimand`` says: sharp -> "ate" (the effect at the cutoff), fuzzy -> "late"."""
-    _check_params(p, kernel, h, b, bins)
     d = prepare_rd(data, roles)
     warnings = list(d.warnings)
     design = _design(d)

@@ -59,15 +59,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
 from ..inference import wald
+from ..params import Range
 from ..nuisance import fit_logit
 from ..panel import prepare_panel
 from ..prep import design_matrix, independent_columns
@@ -591,21 +592,6 @@ def aggregate_rows(parts: list[Aggregate], se: np.ndarray, se_analytic: np.ndarr
     return rows
 
 
-def check_params(control_group: str, base_period: str, est_method: str, n_boot: int,
-                 bootstrap_weights: str) -> None:
-    choices = {"control_group": (control_group, ("never_treated", "not_yet_treated")),
-               "base_period": (base_period, ("varying", "universal")),
-               "est_method": (est_method, ("dr", "ipw", "reg")),
-               "bootstrap_weights": (bootstrap_weights, ("mammen", "rademacher"))}
-    for name, (value, allowed) in choices.items():
-        if value not in allowed:
-            raise MethodError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.",
-                              f"Use e.g. --param {name}={allowed[0]}.", code="E-METHOD-005")
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0 or 0 < n_boot < 99:
-        raise MethodError(f"n_boot must be 0 (analytic standard errors only) or at least 99; got {n_boot!r}.",
-                          "Use the default n_boot=999, or n_boot=0 to skip the bootstrap.", code="E-METHOD-005")
-
-
 def role_notes(roles: Roles) -> list[str]:
     notes = []
     if roles.weight:
@@ -672,7 +658,7 @@ def pretrend_diagnostics(cells: list[Cell], infl: np.ndarray, agg: Aggregations)
           headline_rank=10, example=lambda seed=0: examples.staggered(seed, n_boot=99), transparency=0.8, cost_exponent=1.0)
 def staggered_did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                   seed: int = 0, control_group: ControlGroup = "never_treated", base_period: BasePeriod = "varying",
-                  est_method: EstMethod = "dr", n_boot: int = 999,
+                  est_method: EstMethod = "dr", n_boot: Annotated[int, Range(low=99, also=(0,))] = 999,
                   bootstrap_weights: BootstrapWeights = "mammen") -> EffectResult:
     """Callaway & Sant'Anna (2021) group-time ATTs, aggregated; headline = simple (group-size weighted) ATT.
 
@@ -684,7 +670,6 @@ def staggered_did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "at
     Units missing a period are dropped (balanced panel needed); units treated in
     the first period are dropped (no pre-period).
     """
-    check_params(control_group, base_period, est_method, n_boot, bootstrap_weights)
     wp = wide_panel(data, roles)
     warnings = list(wp.warnings) + role_notes(roles)
     check_cohorts(wp, control_group, warnings)

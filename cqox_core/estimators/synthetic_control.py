@@ -394,7 +394,7 @@ def make_spec(design: Design, predictor_periods: Sequence[Any] | None, v: str) -
         if rows.size == 0:
             raise MethodError("None of predictor_periods is a pre-treatment period of the treated unit.",
                               f"Choose among {', '.join(time_label(t) for t in pre_times[:10])} ...",
-                              code="E-METHOD-006")
+                              code="E-METHOD-005")
     names = design.covariate_names + [f"outcome {time_label(pre_times[i])}" for i in rows]
     if v == "optimize" and design.covariates is None and predictor_periods is None:
         notes.append("With the outcome in every pre-period as the only predictors, equal predictor weights already "
@@ -460,12 +460,6 @@ def synthetic_control(data: Dataset, roles: Roles, *, estimand: Literal["att"] =
                       variant: Literal["sc", "sdid"] = "sc") -> EffectResult:
     """ADH synthetic control (variant="sdid": synthetic difference-in-differences); headline = average
     post-period gap, p-value = in-space placebo rank."""
-    if v not in ("equal", "optimize"):
-        raise MethodError(f"v must be 'equal' or 'optimize', got {v!r}.",
-                          "Use v='optimize' only with covariates as predictors.", code="E-METHOD-006")
-    if variant not in ("sc", "sdid"):
-        raise MethodError(f"variant must be 'sc' or 'sdid', got {variant!r}.",
-                          "Use variant='sdid' for synthetic difference-in-differences.", code="E-METHOD-006")
     if variant == "sdid" and (roles.covariates or v == "optimize" or predictor_periods is not None):
         raise MethodError("Synthetic difference-in-differences fits the outcome path only; covariates, v and "
                           "predictor_periods do not apply to it.",
