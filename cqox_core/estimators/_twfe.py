@@ -262,7 +262,7 @@ def _cross_section_frame(data: Dataset, roles: Roles) -> tuple[pd.DataFrame, np.
     if frame.groupby(["unit", "time"])["d"].nunique().max() > 1:
         raise RoleError("Within some group and period the treatment is 1 for some rows and 0 for others.",
                         "With repeated cross-sections --unit must name the group whose members are all treated "
-                        "together (e.g. state), not an individual.", code="E-ROLE-015")
+                        "together (e.g. state), not an individual.", code="E-ROLE-017")
     if frame["time"].nunique() < 2:
         raise RoleError("The data have a single period: a difference-in-differences needs before and after.",
                         "Choose the right time column.", code="E-ROLE-016")

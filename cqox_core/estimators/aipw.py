@@ -85,7 +85,7 @@ def aipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: floa
                         "clipped to that range to keep the weights finite.")
     if np.any((e <= 0) | (e >= 1)):
         raise EstimationError("Some estimated propensity scores are exactly 0 or 1: those units have no "
-                              "comparable counterpart.", "Keep trim > 0 (e.g. 0.01).", code="E-EST-003")
+                              "comparable counterpart.", "Keep trim > 0 (e.g. 0.01).", code="E-EST-006")
     est, phi = aipw_scores(prep.y, prep.t, m1, m0, e, estimand)
     se = influence_se(phi, prep.cluster)
     t = prep.t.astype(bool)

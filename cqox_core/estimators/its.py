@@ -119,7 +119,7 @@ def _collapse(frame: pd.DataFrame, roles: Roles, aggregate: str | None) -> tuple
     if not grouped["d"].isin([0.0, 1.0]).all():
         raise EstimationError("After averaging over units, some periods are treated for some units and not for "
                               "others, so there is no single intervention date.",
-                              "Average only units that started treatment at the same time.", code="E-EST-065")
+                              "Average only units that started treatment at the same time.", code="E-EST-070")
     note = f"The series is the mean of the outcome over units at each time ({len(frame)} rows into {len(grouped)})."
     return grouped.reset_index(), [note]
 

@@ -186,7 +186,7 @@ def prepare_iv(data: Dataset, roles: Roles) -> IVData:
     if prep.n <= n_params:
         raise EstimationError(f"{prep.n} usable rows for {n_params} first-stage parameters (intercept, "
                               f"{prep.X.shape[1]} covariate terms, {Z.shape[1]} instrument(s)): too few to fit.",
-                              "Provide more rows or use fewer covariates.", code="E-EST-040")
+                              "Provide more rows or use fewer covariates.", code="E-EST-002")
     check_not_treatment(Z, prep.t, roles.instrument)
     check_instrument_rank(Z, W, roles.instrument)
     warnings = list(prep.warnings)
@@ -198,7 +198,7 @@ def prepare_iv(data: Dataset, roles: Roles) -> IVData:
     if prep.weight is not None:
         if np.any(~np.isfinite(prep.weight)) or np.any(prep.weight < 0):
             raise EstimationError(f"The weight column '{roles.weight}' has negative or non-finite values.",
-                                  "Weights must be non-negative numbers.", code="E-EST-049")
+                                  "Weights must be non-negative numbers.", code="E-EST-028")
         sw = np.sqrt(prep.weight)
         y, d, Z, W = y * sw, d * sw, Z * sw[:, None], W * sw[:, None]
     return IVData(y=y, d=d, Z=Z, W=W, z_names=roles.instrument, w_names=("const", *prep.x_names),

@@ -615,7 +615,7 @@ def _check_rd_data(d: RDData, roles: Roles) -> None:
     if d.weight is not None and not (np.all(d.weight >= 0) and np.any(d.weight > 0)):
         raise EstimationError(f"The weight column '{roles.weight}' has negative or non-numeric values, or no "
                               "positive one.", "Weights must be non-negative numbers, some of them positive.",
-                              code="E-EST-056")
+                              code="E-EST-028")
     if d.x[0] == d.x[-1]:
         raise EstimationError(f"The running variable '{roles.running}' takes a single value ({d.x[0]:g}).",
                               "Choose the score whose threshold decides treatment; it must vary.", code="E-EST-052")

@@ -192,7 +192,7 @@ def drop_first_period_adopters(wide: dict[str, Any], warnings: list[str]) -> int
         raise EstimationError("Every treated unit is already treated in the first period, so there is no "
                               "before-and-after comparison for any of them.",
                               "Include earlier periods (before treatment starts), or use a cross-sectional "
-                              "method.", code="E-EST-031")
+                              "method.", code="E-EST-022")
     warnings.append(f"{n_first} unit(s) already treated in the first period were left out: they have no "
                     "untreated period to compare against.")
     return n_first
@@ -226,7 +226,7 @@ def wide_panel(data: Dataset, roles: Roles) -> WidePanel:
     if not (adopt != NEVER).any():
         raise EstimationError("No unit is ever treated, so there is no effect to estimate.",
                               "Check the treatment column: it should be 1 in treated unit-periods.",
-                              code="E-EST-031")
+                              code="E-EST-021")
     n_first = drop_first_period_adopters(wide, warnings)
     return WidePanel(y=wide["y"], x=wide["x"], x_names=x_names, adopt=wide["adopt"].astype(int),
                      periods=periods, warnings=tuple(warnings), dropped_first_period=n_first,
@@ -239,7 +239,7 @@ def check_cohorts(wp: WidePanel, control_group: str, warnings: list[str]) -> Non
         raise EstimationError("No unit stays untreated through the last period, so there is no never-treated "
                               "comparison group.",
                               "Use control_group='not_yet_treated' (--param control_group=not_yet_treated), "
-                              "which compares each cohort with units treated later.", code="E-EST-030")
+                              "which compares each cohort with units treated later.", code="E-EST-024")
     cohorts, sizes = np.unique(wp.adopt[wp.adopt != NEVER], return_counts=True)
     single = [period_label(wp.periods[g]) for g, s in zip(cohorts, sizes) if s == 1]
     if single:

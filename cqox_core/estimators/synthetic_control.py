@@ -284,9 +284,9 @@ def _treated_unit(panel_first: pd.Series, treated_unit: Any) -> Any:
     if treated_unit is not None:
         match = [u for u in panel_first.index if u == treated_unit or str(u) == str(treated_unit)]
         if not match or panel_first[match[0]] == 0:
-            raise EstimationError(f"The unit {treated_unit!r} is not a treated unit in the data.",
-                                  "Name one of the units whose treatment is 1 in some period: "
-                                  f"{', '.join(map(str, treated[:8]))}.", code="E-EST-063")
+            raise MethodError(f"treated_unit={treated_unit!r} is not a treated unit in the data.",
+                              "Name one of the units whose treatment is 1 in some period: "
+                              f"{', '.join(map(str, treated[:8]))}.", code="E-METHOD-005")
         return match[0]
     if len(treated) > 1:
         raise EstimationError(f"{len(treated)} units are treated ({', '.join(map(str, treated[:5]))}"

@@ -57,7 +57,7 @@ def least_squares(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         raise EstimationError("The regression terms are exact (or near-exact) combinations of each other, so "
                               "their coefficients are not identified.",
                               "Remove duplicated or derived covariates (e.g. a total next to its parts).",
-                              code="E-EST-003")
+                              code="E-EST-005")
     xtx_inv = np.linalg.inv(xtx)
     coef = xtx_inv @ (Xw.T @ yw)
     return LeastSquares(coef=coef, xtx_inv=xtx_inv, Xw=Xw, resid_w=yw - Xw @ coef)

@@ -391,7 +391,7 @@ def test_bad_input_is_a_typed_error():
     expect("E-ROLE-004", frame.assign(outcome=np.nan), **roles, cutoff=0.0)
     expect("E-ROLE-005", frame.iloc[:2], **roles, cutoff=0.0)
     expect("E-ROLE-002", frame, outcome="outcome", running="nope", cutoff=0.0)
-    expect("E-EST-056", frame.assign(w=-1.0), **roles, cutoff=0.0, weight="w")
+    expect("E-EST-028", frame.assign(w=-1.0), **roles, cutoff=0.0, weight="w")
     for bad in (dict(kernel="gaussian"), dict(p=-1), dict(p=1.5), dict(h=-1.0), dict(b=0.0), dict(bins="x")):
         with pytest.raises(MethodError) as info:
             run_rd(frame, **roles, cutoff=0.0, **bad)
