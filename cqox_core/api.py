@@ -12,6 +12,7 @@ import pandas as pd
 from . import registry
 from .data import Dataset, as_dataset
 from .errors import CQOxError, EstimationError, MethodError
+from .params import check_values
 from .results import EffectResult
 from .roles import Roles, role_names
 
@@ -40,6 +41,7 @@ def fill_roles(dataset: Dataset, roles: Roles, needed: tuple[str, ...]) -> tuple
 
 
 def check_params(spec: registry.MethodSpec, params: dict[str, Any]) -> None:
+    """Every parameter is the method's own (E-METHOD-002) and has a value its signature allows (E-METHOD-005)."""
     sig = inspect.signature(spec.func)
     accepted = {n for n, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY}
     has_var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
@@ -47,6 +49,8 @@ def check_params(spec: registry.MethodSpec, params: dict[str, Any]) -> None:
     if unknown and not has_var_kw:
         raise MethodError(f"Method '{spec.id}' has no parameter(s) {', '.join(unknown)}.",
                           f"Its parameters are: {', '.join(sorted(accepted)) or 'none'}.", code="E-METHOD-002")
+    check_values(spec.id, spec.func, params, help_text={p.name: p.help for p in spec.params},
+                 defaults=spec.defaults)
 
 
 def estimate(method: str, data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = None,

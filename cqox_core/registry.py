@@ -15,6 +15,7 @@ adding a method means adding one module and one test file
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -195,7 +196,20 @@ def _signature_params(method_id: str, func: Callable, help_text: dict[str, str])
     if missing or unknown:
         raise ValueError(f"method {method_id!r}: parameters without help {missing}, help for no parameter {unknown}")
     return tuple(Param(name=p.name, default=p.default, help=help_text[p.name], choices=_choices(func, p.name),
-                       annotation=str(p.annotation)) for p in own)
+                       annotation=_shown_type(p.annotation)) for p in own)
+
+
+def _shown_type(annotation: Any) -> str:
+    """The annotation as written, without ``Annotated[...]``'s bounds (params.check_values reads those)."""
+    text = str(annotation)
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return text
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Annotated" \
+            and isinstance(node.slice, ast.Tuple):
+        return ast.unparse(node.slice.elts[0])
+    return text
 
 
 def register(method_id: str, *, family: str, design: Design, estimands: tuple[str, ...], requires: Requirements,

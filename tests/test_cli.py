@@ -109,7 +109,7 @@ def test_analyze_json_has_results_cas_and_decision(csv_file):
     (("estimate", "no_such_method", "{csv}"), "E-METHOD-001"),
     (("estimate", "ipw", "{csv}", "--outcome", "nope", "--treatment", "treated", "--covariates", "x1"),
      "E-ROLE-002"),
-    (("estimate", "ipw", "{csv}", "--param", "novalue"), "E-METHOD-002"),
+    (("estimate", "ipw", "{csv}", "--param", "novalue"), "E-CLI-001"),
     (("estimate", "ipw", "{csv}", "--alpha", "3"), "E-METHOD-004"),
     (("estimate",), "E-CLI-001"),
     (("map", "{empty}"), "E-DATA-006"),

@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from ..data import Dataset
-from ..diagnostics.bacon import bacon_decomposition
 from ..errors import EstimationError, RoleError
 from ..panel import check_outcome_and_treatment, prepare_panel
 from ..prep import design_matrix, independent_columns, numeric_outcome
-from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
-from ..inference import wald
+from ..inference import covariance
 from ..roles import Roles
-from ._common import finish
+from ._common import period_label
 
 #: Above this many levels in the smaller factor the dummy block is too large; use alternating projections.
 MAX_DUMMY_LEVELS = 2000
@@ -161,18 +158,17 @@ def fit_residualised(yt: np.ndarray, Wt: np.ndarray, fe: TwoWayFixedEffects, uni
     coef = bread @ ((Wt * w[:, None]).T @ yt)
     resid = yt - Wt @ coef
     n, k = Wt.shape
-    score = Wt * (w * resid)[:, None]
+    # weighted scores x_i w_i e_i: the weight goes with the residual, the bread already holds W'wW
     if cluster is None:
-        meat = score.T @ score
         df_k = k + _fe_parameter_count(unit, time, None)
-        factor, g, df = n / max(n - df_k, 1), n, float(n - df_k)
+        cov = covariance.hc(Wt, w * resid, bread, "HC1", n_params=df_k)
+        factor, g, df = covariance.hc_factor("HC1", n, df_k), n, float(n - df_k)
     else:
-        g = int(cluster.max()) + 1
-        sums = np.column_stack([np.bincount(cluster, weights=score[:, j], minlength=g) for j in range(k)])
-        meat = sums.T @ sums
+        codes, g = covariance.cluster_codes(cluster)
         df_k = k + _fe_parameter_count(unit, time, cluster)
-        factor, df = g / max(g - 1, 1) * (n - 1) / max(n - df_k, 1), float(g - 1)
-    return FixedEffectsFit(coef=coef, cov=factor * bread @ meat @ bread, resid=resid, n_clusters=g,
+        cov = covariance.cluster_robust(Wt, w * resid, bread, codes, n_params=df_k)
+        factor, df = covariance.cr1_factor(g, n, df_k), float(g - 1)
+    return FixedEffectsFit(coef=coef, cov=cov, resid=resid, n_clusters=g,
                            df_k=df_k, small_sample_factor=factor, df=df)
 
 
@@ -266,7 +262,7 @@ def _cross_section_frame(data: Dataset, roles: Roles) -> tuple[pd.DataFrame, np.
     if frame.groupby(["unit", "time"])["d"].nunique().max() > 1:
         raise RoleError("Within some group and period the treatment is 1 for some rows and 0 for others.",
                         "With repeated cross-sections --unit must name the group whose members are all treated "
-                        "together (e.g. state), not an individual.", code="E-ROLE-015")
+                        "together (e.g. state), not an individual.", code="E-ROLE-017")
     if frame["time"].nunique() < 2:
         raise RoleError("The data have a single period: a difference-in-differences needs before and after.",
                         "Choose the right time column.", code="E-ROLE-016")
@@ -450,21 +446,12 @@ def _absorbed_regressors(fe: TwoWayFixedEffects, main: np.ndarray, main_names: l
 
 def _design_description(dd: DidData) -> dict[str, Any]:
     treated_units = dd.first >= 0
-    cohorts = {str(_label(dd.periods[c])): int(np.sum(dd.first == c)) for c in dd.cohorts}
+    cohorts = {period_label(dd.periods[c]): int(np.sum(dd.first == c)) for c in dd.cohorts}
     return {"n_units": dd.n_units, "n_periods": int(dd.periods.size), "n_treated_units": int(treated_units.sum()),
             "n_never_treated_units": int((~treated_units).sum()), "n_treated_obs": int(dd.d.sum()),
             "cohorts": cohorts, "staggered": dd.staggered, "balanced": dd.balanced,
             "repeated_cross_section": dd.cross_section, "covariates_used": list(dd.x_names),
             "outcome_sd": float(np.std(dd.y, ddof=1)) if dd.y.size > 1 else math.nan}
-
-
-def _label(value: Any) -> Any:
-    """A period value as a plain label: 2006.0 -> 2006, a date -> '2011-07-01'."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        return str(pd.Timestamp(value).date())
-    return value.item() if hasattr(value, "item") else value
 
 
 def _inference_diagnostics(fit: FixedEffectsFit, dd: DidData) -> dict[str, Any]:

@@ -7,22 +7,25 @@ sample variance of the influence function.
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 
 from ..data import Dataset
 from ..datasets import examples
 from ..datasets.public import NSW_ROLES
 from ..diagnostics import standard_diagnostics
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
 from ..inference import influence_se
 from ..nuisance import cached
+from ..params import TRIM_SHARE, at_least
 from ..prep import prepare
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import cache_key, finish
 from ._crossfit import crossfit_nuisances, r_squared
-from ._propensity import Estimand, Learner, PropensityLearner, balancing_weights, check_fraction, weight_role_note
+from ._propensity import Estimand, Learner, PropensityLearner, balancing_weights, weight_role_note
 
 
 def aipw_scores(y: np.ndarray, t: np.ndarray, m1: np.ndarray, m0: np.ndarray, e: np.ndarray,
@@ -42,19 +45,6 @@ def aipw_scores(y: np.ndarray, t: np.ndarray, m1: np.ndarray, m0: np.ndarray, e:
     score = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
     tau = float(score.mean())
     return tau, score - tau
-
-
-def check_aipw_params(n_folds: int, outcome_learner: str, propensity_learner: str, trim: float | None) -> None:
-    if not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
-        raise MethodError(f"n_folds must be an integer of at least 2, got {n_folds!r}.", "Use e.g. n_folds=5.",
-                          code="E-METHOD-005")
-    if outcome_learner not in ("linear", "gbm"):
-        raise MethodError(f"Unknown outcome_learner {outcome_learner!r}.", "Use 'linear' or 'gbm'.",
-                          code="E-METHOD-005")
-    if propensity_learner not in ("logit", "gbm"):
-        raise MethodError(f"Unknown propensity_learner {propensity_learner!r}.", "Use 'logit' or 'gbm'.",
-                          code="E-METHOD-005")
-    check_fraction("trim", trim)
 
 
 @register("aipw", family="selection_on_observables", design="cross_section", estimands=("ate", "att"),
@@ -97,8 +87,9 @@ def check_aipw_params(n_folds: int, outcome_learner: str, propensity_learner: st
                                       "test_lalonde_nsw_att_within_two_se_of_the_experimental_benchmark"),
           ))
 def aipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: float = 0.05, seed: int = 0,
-         n_folds: int = 5, outcome_learner: Learner = "linear", propensity_learner: PropensityLearner = "logit",
-         trim: float | None = 0.01) -> EffectResult:
+         n_folds: Annotated[int, at_least(2)] = 5, outcome_learner: Learner = "linear",
+         propensity_learner: PropensityLearner = "logit",
+         trim: Annotated[float | None, TRIM_SHARE] = 0.01) -> EffectResult:
     """Cross-fitted augmented IPW (Robins, Rotnitzky & Zhao 1994; Chernozhukov et al. 2018).
 
     n_folds: cross-fitting folds (seeded; whole clusters kept together).
@@ -106,7 +97,6 @@ def aipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: floa
     propensity_learner: "logit" (maximum-likelihood logistic) or "gbm".
     trim: out-of-fold propensities are clipped to [trim, 1 - trim]; the count is reported.
     """
-    check_aipw_params(n_folds, outcome_learner, propensity_learner, trim)
     prep = prepare(data, roles)
     warnings = list(prep.warnings) + weight_role_note(prep, roles)
     key = cache_key(data, roles, "crossfit", roles.cluster, roles.weight, n_folds, outcome_learner,
@@ -123,7 +113,7 @@ def aipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: floa
                         "clipped to that range to keep the weights finite.")
     if np.any((e <= 0) | (e >= 1)):
         raise EstimationError("Some estimated propensity scores are exactly 0 or 1: those units have no "
-                              "comparable counterpart.", "Keep trim > 0 (e.g. 0.01).", code="E-EST-003")
+                              "comparable counterpart.", "Keep trim > 0 (e.g. 0.01).", code="E-EST-006")
     est, phi = aipw_scores(prep.y, prep.t, m1, m0, e, estimand)
     se = influence_se(phi, prep.cluster)
     t = prep.t.astype(bool)

@@ -37,9 +37,9 @@ from ..diagnostics.bacon import bacon_decomposition
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, period_value
 from ._twfe import (STAGGERED_HINT, DidData, TwoWayFixedEffects, _absorbed_regressors, _design_description,
-                    _inference_diagnostics, _label, _outcome_warnings, _se_method, _switches_off, fit_residualised,
+                    _inference_diagnostics, _outcome_warnings, _se_method, _switches_off, fit_residualised,
                     tidy_did_data, validate_design)
 
 
@@ -77,7 +77,7 @@ def bacon_diagnostics(dd: DidData, has_covariates: bool) -> tuple[dict[str, Any]
         return None, "no balanced sub-panel is available to decompose"
     y, unit, time, first, note = inputs
     decomposition = bacon_decomposition(y, unit, time, first, dd.periods.size,
-                                        np.array([_label(p) for p in dd.periods], dtype=object))
+                                        np.array([period_value(p) for p in dd.periods], dtype=object))
     notes = [note] if note else []
     if has_covariates:
         notes.append("it decomposes the estimate without covariates")

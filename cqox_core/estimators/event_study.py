@@ -23,18 +23,18 @@ The fixed-effects machinery is in ``_twfe`` (shared with ``did``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from scipy import stats
 
 from ..data import Dataset
 from ..datasets import examples
-from ..inference import wald
+from ..params import at_least
 from ..registry import Reference, Requirements, register
-from ..results import EffectResult, SubEstimate
+from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, sub_estimate
 from ._twfe import (DEFAULT_WINDOW_CAP, STAGGERED_HINT, DidData, FixedEffectsFit, TwoWayFixedEffects,
                     _absorbed_regressors, _design_description, _inference_diagnostics, _outcome_warnings,
                     _se_method, fit_residualised, tidy_did_data, validate_design)
@@ -61,14 +61,10 @@ class EventWindow:
             (r == self.lags and self.lags < self.lags_available)
 
 
-def _window_length(requested: int | None, available: int, name: str) -> int:
+def _window_length(requested: int | None, available: int) -> int:
+    """The requested window (checked to be a whole number >= 0 by params.check_values), capped at what is seen."""
     if requested is None:
         return min(available, DEFAULT_WINDOW_CAP)
-    if isinstance(requested, bool) or not isinstance(requested, (int, np.integer)) or requested < 0:
-        from ..errors import MethodError
-
-        raise MethodError(f"{name} must be a whole number of periods (0 or more), got {requested!r}.",
-                          f"Use e.g. --param {name}=4.", code="E-METHOD-005")
     return min(int(requested), available)
 
 
@@ -77,8 +73,8 @@ def event_window(rel: np.ndarray, leads: int | None, lags: int | None) -> EventW
     seen = rel[np.isfinite(rel)]
     leads_available, lags_available = int(max(-seen.min(), 1)), int(max(seen.max(), 0))
     # a lead window of 0 or 1 both mean: every pre-period is pooled into the reference
-    n_leads = max(_window_length(leads, leads_available, "leads"), 1)
-    n_lags = _window_length(lags, lags_available, "lags")
+    n_leads = max(_window_length(leads, leads_available), 1)
+    n_lags = _window_length(lags, lags_available)
     observed = frozenset(int(r) for r in np.unique(np.clip(seen, -n_leads, n_lags)))
     return EventWindow(n_leads, n_lags, leads_available, lags_available, observed)
 
@@ -128,11 +124,10 @@ def _sub_estimates(fit: FixedEffectsFit, window: EventWindow, rel_binned: np.nda
     out = []
     for j, r in enumerate(window.periods):
         est, se = float(fit.coef[j]), float(fit.se[j])
-        lo, hi, p = wald(est, se, alpha, fit.df)
         extra: dict[str, Any] = {"relative_period": r, "binned": window.binned(r)}
         if window.binned(r):
             extra["covers"] = f"{'<=' if r < 0 else '>='} {r}"
-        out.append(SubEstimate(str(r), est, se, lo, hi, p, int(np.sum(rel_binned == r)), extra))
+        out.append(sub_estimate(str(r), est, se, alpha, df=fit.df, n_obs=int(np.sum(rel_binned == r)), extra=extra))
     return tuple(out)
 
 
@@ -205,12 +200,13 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
                           roles={"outcome": "lemp", "treatment": "minimum_wage_raised", "unit": "countyreal",
                                  "time": "year"},
                           source="pyfixest 0.60 feols('lemp ~ i(rel, ref=-1) | countyreal + year', vcov CRV1 by "
-                                 "county) on mpdta; headline: mean of the post coefficients, SE sqrt(a'Va)",
+                                 "county) on mpdta; headline: post coefficients weighted by treated county-years, SE "
+                                 "sqrt(a'Va)",
                           script="tests/estimators/references/scripts/event_study_mpdta_pyfixest.py",
                           why_tolerance="same regression: coefficients to 1e-8, SEs to 1e-6 relative, as "
                                         "test_matches_pyfixest_event_study")
                 for quantity, value in (
-                    ("estimate", -0.07141448788283418), ("std_error", 0.018138970864965083),
+                    ("estimate", -0.03627032799674959), ("std_error", 0.011798543544257115),
                     ("by.-4.estimate", 0.0035493269194324544), ("by.-4.std_error", 0.022828581446277176),
                     ("by.-3.estimate", 0.02462350198649075), ("by.-3.std_error", 0.017679371172670752),
                     ("by.-2.estimate", 0.023354814886403445), ("by.-2.std_error", 0.01343669937724658),
@@ -220,7 +216,8 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
                     ("by.3.estimate", -0.0922467941818854), ("by.3.std_error", 0.0323361931631253))),
           ))
 def event_study(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
-                seed: int = 0, leads: int | None = None, lags: int | None = None) -> EffectResult:
+                seed: int = 0, leads: Annotated[int | None, at_least(0)] = None,
+                lags: Annotated[int | None, at_least(0)] = None) -> EffectResult:
     """TWFE event study with binned endpoints, reference -1 and never-treated units as the comparison.
 
     Headline: the post-treatment coefficients averaged with weights proportional to the number of treated

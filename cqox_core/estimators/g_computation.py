@@ -17,15 +17,16 @@ seconds.
 """
 from __future__ import annotations
 
-from typing import Iterator, Literal
+from typing import Annotated, Iterator, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..data import Dataset
 from ..diagnostics import standard_diagnostics
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
 from ..inference import bootstrap_draws
+from ..params import at_least
 from ..prep import prepare
 from ..datasets import examples
 from ..datasets.public import NSW_ROLES
@@ -156,15 +157,6 @@ def refit_bootstrap(X: np.ndarray, y: np.ndarray, t: np.ndarray, cluster: np.nda
 # the estimator
 # ---------------------------------------------------------------------------
 
-def check_gcomp_params(outcome_learner: str, n_boot: int) -> None:
-    if outcome_learner not in ("linear", "gbm"):
-        raise MethodError(f"Unknown outcome_learner {outcome_learner!r}.", "Use 'linear' or 'gbm'.",
-                          code="E-METHOD-005")
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
-        raise MethodError(f"n_boot must be an integer of at least 10, got {n_boot!r}.",
-                          "Use e.g. n_boot=200 (more for percentile intervals).", code="E-METHOD-005")
-
-
 def bootstrap_summary(draws: np.ndarray, alpha: float, warnings: list[str]) -> tuple[float, list[float], int]:
     """Bootstrap SE, percentile interval and the number of usable replicates."""
     ok = draws[np.isfinite(draws)]
@@ -209,7 +201,8 @@ def bootstrap_summary(draws: np.ndarray, alpha: float, warnings: list[str]) -> t
                                       "band of test_lalonde_nsw_att_within_two_se_of_the_experimental_benchmark"),
           ))
 def g_computation(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att"] = "ate", alpha: float = 0.05,
-                  seed: int = 0, outcome_learner: Learner = "linear", n_boot: int = 200) -> EffectResult:
+                  seed: int = 0, outcome_learner: Learner = "linear",
+                  n_boot: Annotated[int, at_least(10)] = 200) -> EffectResult:
     """Standardisation over the covariate distribution (Robins 1986; What If, ch. 13).
 
     outcome_learner: "linear" (least squares in each arm, i.e. OLS with treatment x
@@ -217,7 +210,6 @@ def g_computation(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att"
     n_boot: bootstrap resamples (whole clusters when a cluster role is set); the
         Wald interval uses their SD, and the percentile interval is in diagnostics.
     """
-    check_gcomp_params(outcome_learner, n_boot)
     prep = prepare(data, roles)
     X, y, t = prep.X, prep.y, prep.t
     warnings = list(prep.warnings) + weight_role_note(prep, roles)

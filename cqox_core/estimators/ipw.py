@@ -10,6 +10,8 @@ Reifeis & Hudgens 2022, Am J Epidemiol 191:1092).
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 
 from ..data import Dataset
@@ -18,12 +20,13 @@ from ..datasets.public import NSW_ROLES
 from ..diagnostics import effective_sample_size_ratio, max_weight_ratio, standard_diagnostics
 from ..errors import EstimationError
 from ..inference import influence_se
+from ..params import TRIM_SHARE
 from ..prep import Prepared, prepare
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import finish
-from ._propensity import (Estimand, balancing_weights, check_fraction, hajek_influence, shared_propensity,
+from ._propensity import (Estimand, balancing_weights, hajek_influence, shared_propensity,
                           trimming_mask, weight_role_note)
 
 
@@ -91,7 +94,8 @@ TRIMMED_LABEL = {"ate": "ATE in the overlap population after trimming",
                                       "test_lalonde_nsw_att_within_two_se_of_the_experimental_benchmark"),
           ))
 def ipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: float = 0.05, seed: int = 0,
-        trim: float | None = 0.01, trim_quantile: float | None = None, stabilize: bool = True) -> EffectResult:
+        trim: Annotated[float | None, TRIM_SHARE] = 0.01, trim_quantile: Annotated[float | None, TRIM_SHARE] = None,
+        stabilize: bool = True) -> EffectResult:
     """Hajek inverse-probability weighting (Robins, Hernan & Brumback 2000).
 
     trim: drop units whose propensity lies outside [trim, 1 - trim] (None: keep all).
@@ -103,8 +107,6 @@ def ipw(data: Dataset, roles: Roles, *, estimand: Estimand = "ate", alpha: float
     accounts for that fit. ``seed`` is accepted for the common signature; the
     method is deterministic.
     """
-    check_fraction("trim", trim)
-    check_fraction("trim_quantile", trim_quantile)
     prep = prepare(data, roles)
     warnings = list(prep.warnings) + weight_role_note(prep, roles)
     fit = shared_propensity(data, roles, prep)

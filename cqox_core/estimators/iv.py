@@ -54,7 +54,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
+from ..inference import covariance
 from ..prep import prepare
 from ..datasets import examples
 from ..datasets.public import CARD_CONTROLS
@@ -186,7 +187,7 @@ def prepare_iv(data: Dataset, roles: Roles) -> IVData:
     if prep.n <= n_params:
         raise EstimationError(f"{prep.n} usable rows for {n_params} first-stage parameters (intercept, "
                               f"{prep.X.shape[1]} covariate terms, {Z.shape[1]} instrument(s)): too few to fit.",
-                              "Provide more rows or use fewer covariates.", code="E-EST-040")
+                              "Provide more rows or use fewer covariates.", code="E-EST-002")
     check_not_treatment(Z, prep.t, roles.instrument)
     check_instrument_rank(Z, W, roles.instrument)
     warnings = list(prep.warnings)
@@ -198,7 +199,7 @@ def prepare_iv(data: Dataset, roles: Roles) -> IVData:
     if prep.weight is not None:
         if np.any(~np.isfinite(prep.weight)) or np.any(prep.weight < 0):
             raise EstimationError(f"The weight column '{roles.weight}' has negative or non-finite values.",
-                                  "Weights must be non-negative numbers.", code="E-EST-049")
+                                  "Weights must be non-negative numbers.", code="E-EST-028")
         sw = np.sqrt(prep.weight)
         y, d, Z, W = y * sw, d * sw, Z * sw[:, None], W * sw[:, None]
     return IVData(y=y, d=d, Z=Z, W=W, z_names=roles.instrument, w_names=("const", *prep.x_names),
@@ -210,38 +211,30 @@ def prepare_iv(data: Dataset, roles: Roles) -> IVData:
 # sandwich covariances
 # ---------------------------------------------------------------------------
 
-def leverage(R: np.ndarray, bread: np.ndarray) -> np.ndarray:
-    """h_i = r_i' bread r_i, row-wise without an n x n matrix."""
-    return np.einsum("ij,jk,ik->i", R, bread, R)
-
-
 def joint_sandwich(R: np.ndarray, E: np.ndarray, bread: np.ndarray, kind: Kind, cluster: np.ndarray | None,
                    n_params: int) -> np.ndarray:
     """Joint covariance of the coefficient vectors of r regressions sharing the regressors' scores R.
 
     E holds the r residual series (n x r); the result is (r m) x (r m), ordered
     series by series. Bread is (X'X)^-1 for OLS or (Xh'Xh)^-1 for 2SLS, where R
-    are the (projected) regressors. Small-sample factors: HC1 n/(n-p) (MacKinnon
-    & White 1985), HC3 residuals / (1 - h_i), CR1 (G/(G-1))((n-1)/(n-p)).
+    are the (projected) regressors. The pieces and small-sample factors are
+    ``inference.covariance``'s: HC1 n/(n-p), HC3 residuals / (1 - h_i), CR1
+    (G/(G-1))((n-1)/(n-p)).
     """
     n, m = R.shape
     r = E.shape[1]
-    dof = max(n - n_params, 1)
     if kind == "classical":
-        return np.kron(E.T @ E / dof, bread)
-    if kind == "HC3":
-        E = E / np.clip(1.0 - leverage(R, bread), 1e-12, None)[:, None]
+        return np.kron(E.T @ E / max(n - n_params, 1), bread)
+    if kind != "cluster":
+        E = covariance.hc_residuals(R, E, bread, kind)
     scores = np.concatenate([R * E[:, [j]] for j in range(r)], axis=1)
-    factor = n / dof if kind == "HC1" else 1.0
+    factor = covariance.hc_factor(kind, n, n_params)
     if kind == "cluster":
-        _, idx = np.unique(cluster, return_inverse=True)
-        g = int(idx.max()) + 1
-        summed = np.zeros((g, scores.shape[1]))
-        np.add.at(summed, idx, scores)
-        scores = summed
-        factor = (g / max(g - 1, 1)) * ((n - 1) / dof)
-    B = np.kron(np.eye(r), bread)
-    return factor * B @ (scores.T @ scores) @ B
+        assert cluster is not None, "resolve_kind gives 'cluster' only with a cluster role"
+        codes, g = covariance.cluster_codes(cluster)
+        scores = covariance.cluster_sums(scores, codes, g)
+        factor = covariance.cr1_factor(g, n, n_params)
+    return covariance.sandwich(np.kron(np.eye(r), bread), scores, factor)
 
 
 def ols_fit(X: np.ndarray, Y: np.ndarray, kind: Kind, cluster: np.ndarray | None
@@ -486,12 +479,10 @@ def hansen_j(sample: IVData, Zf: np.ndarray, u0: np.ndarray, cluster: np.ndarray
     n = sample.n
     g = Zf * u0[:, None]
     if cluster is not None:
-        _, idx = np.unique(cluster, return_inverse=True)
-        summed = np.zeros((int(idx.max()) + 1, g.shape[1]))
-        np.add.at(summed, idx, g)
-        if summed.shape[0] <= Zf.shape[1]:
+        codes, n_clusters = covariance.cluster_codes(cluster)
+        if n_clusters <= Zf.shape[1]:
             return math.nan          # S has rank at most G: not invertible with this few clusters
-        g = summed
+        g = covariance.cluster_sums(g, codes, n_clusters)
     S_inv = np.linalg.inv(g.T @ g / n)
     X = np.column_stack([sample.d, sample.W])
     ZX, Zy = Zf.T @ X / n, Zf.T @ sample.y / n
@@ -529,9 +520,7 @@ F_TYPE = {"classical": "classical (homoskedastic) F of the excluded instruments 
 
 
 def resolve_kind(cov_type: str, sample: IVData) -> Kind:
-    if cov_type not in ("HC1", "HC3", "classical"):
-        raise MethodError(f"Unknown cov_type {cov_type!r}.", "Use 'HC1' (default), 'HC3' or 'classical'; set a "
-                          "cluster column for cluster-robust errors.", code="E-METHOD-005")
+    """The covariance used: cov_type (one of CovType, checked by params.check_values), or CR1 with a cluster."""
     if sample.cluster is None:
         return cov_type  # type: ignore[return-value]
     if np.unique(sample.cluster).size < 2:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from ..data import Dataset
 from ..diagnostics import standard_diagnostics
 from ..errors import EstimationError, MethodError
 from ..nuisance import propensity
+from ..params import above, at_least
 from ..prep import Prepared, prepare
 from ..datasets import examples
 from ..datasets.public import NSW_ROLES
@@ -367,26 +368,12 @@ def matching_warnings(prep: Prepared, roles: Roles, counts: dict[str, int], esti
     return warnings
 
 
-def check_matching_params(estimand: str, k: int, caliper: float | None, replace: bool, order: str,
-                          variance_neighbors: int) -> None:
-    """Fail early, naming the bad argument (scikit-learn's habit)."""
-    problems = []
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        problems.append(f"k must be a whole number of neighbours, 1 or more (got {k!r})")
-    if caliper is not None and not (isinstance(caliper, (int, float)) and caliper > 0 and math.isfinite(caliper)):
-        problems.append(f"caliper must be a positive number of standard deviations or None (got {caliper!r})")
-    if order not in ("random", "largest", "smallest"):
-        problems.append(f"order must be 'random', 'largest' or 'smallest' (got {order!r})")
-    if isinstance(variance_neighbors, bool) or not isinstance(variance_neighbors, (int, np.integer)) \
-            or variance_neighbors < 1:
-        problems.append(f"variance_neighbors must be a whole number, 1 or more (got {variance_neighbors!r})")
-    if problems:
-        raise MethodError("Invalid matching parameter: " + "; ".join(problems) + ".",
-                          "See `cqox methods` for the parameters of psm.", code="E-METHOD-005")
+def check_matching_params(estimand: str, replace: bool) -> None:
+    """Parameter combinations a signature cannot express (single values: params.check_values)."""
     if estimand == "ate" and not replace:
         raise MethodError("The ATE matches in both directions, which needs matching with replacement.",
                           "Use replace=True for the ATE, or ask for the ATT or ATC without replacement.",
-                          code="E-METHOD-005")
+                          code="E-METHOD-006")
 
 
 def no_match_error(estimand: str, caliper: float, width: float) -> EstimationError:
@@ -441,8 +428,9 @@ def no_match_error(estimand: str, caliper: float, width: float) -> EstimationErr
                 for estimand, tolerance, se in (("att", 1402.0, "701.02"), ("ate", 1476.0, "738.20"))),
           ))
 def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] = "att", alpha: float = 0.05,
-        seed: int = 0, k: int = 1, caliper: float | None = 0.2, replace: bool = True,
-        order: Literal["random", "largest", "smallest"] = "random", variance_neighbors: int = 1) -> EffectResult:
+        seed: int = 0, k: Annotated[int, at_least(1)] = 1, caliper: Annotated[float | None, above(0)] = 0.2,
+        replace: bool = True, order: Literal["random", "largest", "smallest"] = "random",
+        variance_neighbors: Annotated[int, at_least(1)] = 1) -> EffectResult:
     """Nearest-neighbour matching on the logit propensity score.
 
     k neighbours per target (ties kept), caliper in pooled SDs of the logit
@@ -451,7 +439,7 @@ def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] =
     from ``variance_neighbors`` same-arm matches, treating the propensity score
     as known (the Abadie & Imbens 2016 adjustment is not applied).
     """
-    check_matching_params(estimand, k, caliper, replace, order, variance_neighbors)
+    check_matching_params(estimand, replace)
     prep = prepare(data, roles)
     fit = propensity(prep.X, prep.t, key=cache_key(data, roles, "logit"))
     score = fit.linear_predictor

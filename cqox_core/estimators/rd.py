@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -74,7 +74,9 @@ from scipy.linalg import cho_factor, cho_solve
 
 from ..data import Dataset
 from ..diagnostics.density import density_test
-from ..errors import CQOxError, EstimationError, MethodError, RoleError
+from ..errors import CQOxError, EstimationError, RoleError
+from ..inference.covariance import cr1_factor
+from ..params import above, between
 from ..prep import binarize_treatment, design_matrix, numeric_outcome
 from ..datasets import examples
 from ..registry import Reference, Requirements, register
@@ -183,7 +185,7 @@ def functional_variance(a: np.ndarray, r: np.ndarray, cluster: np.ndarray | None
     g, n = sums.size, a.size
     if g < 2 or n <= k:
         return math.nan
-    return float((n - 1) / (n - k) * g / (g - 1) * np.sum(sums ** 2))
+    return float(cr1_factor(g, n, k) * np.sum(sums ** 2))
 
 
 def ratio_gradient(tau: np.ndarray) -> np.ndarray:
@@ -613,7 +615,7 @@ def _check_rd_data(d: RDData, roles: Roles) -> None:
     if d.weight is not None and not (np.all(d.weight >= 0) and np.any(d.weight > 0)):
         raise EstimationError(f"The weight column '{roles.weight}' has negative or non-numeric values, or no "
                               "positive one.", "Weights must be non-negative numbers, some of them positive.",
-                              code="E-EST-056")
+                              code="E-EST-028")
     if d.x[0] == d.x[-1]:
         raise EstimationError(f"The running variable '{roles.running}' takes a single value ({d.x[0]:g}).",
                               "Choose the score whose threshold decides treatment; it must vary.", code="E-EST-052")
@@ -752,24 +754,6 @@ def rd_plot_data(d: RDData, fit: RDFit, method: Bins = "es", points: int = 50) -
 # ---------------------------------------------------------------------------
 # the registered method
 # ---------------------------------------------------------------------------
-
-def _check_params(p: int, kernel: str, h: float | None, b: float | None, bins: str) -> None:
-    problems = []
-    if not isinstance(p, (int, np.integer)) or isinstance(p, bool) or not 0 <= p <= 4:
-        problems.append(f"p must be a whole number from 0 to 4, got {p!r}")
-    if kernel not in PILOT_CONSTANT:
-        problems.append(f"kernel must be one of {', '.join(PILOT_CONSTANT)}, got {kernel!r}")
-    for name, value in (("h", h), ("b", b)):
-        if value is not None and (isinstance(value, bool) or not (isinstance(value, (int, float))
-                                                                   and math.isfinite(value) and value > 0)):
-            problems.append(f"{name} must be a positive number, got {value!r}")
-    if bins not in ("es", "qs"):
-        problems.append(f"bins must be 'es' or 'qs', got {bins!r}")
-    if problems:
-        raise MethodError("; ".join(problems).capitalize() + ".",
-                          "Defaults: p=1, kernel=triangular, h and b chosen from the data, bins=es.",
-                          code="E-METHOD-005")
-
 
 def _first_stage_checks(fit: RDFit, warnings: list[str]) -> dict[str, float]:
     """Weak first stage: error when take-up does not detectably jump, warning when F = t^2 < 10."""
@@ -920,11 +904,11 @@ ESTIMAND_NOTE = {
                      "diagnostics.density_test_p", 0.3814, 5e-5))),
           ))
 def rd(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late", alpha: float = 0.05,
-       seed: int = 0, p: int = 1, kernel: Kernel = "triangular", h: float | None = None, b: float | None = None,
+       seed: int = 0, p: Annotated[int, between(0, 4)] = 1, kernel: Kernel = "triangular",
+       h: Annotated[float | None, above(0)] = None, b: Annotated[float | None, above(0)] = None,
        bins: Bins = "es") -> EffectResult:
     """Local polynomial RD (CCT 2014; rdrobust). The estimand follows the design, whatever
     ``estimand`` says: sharp -> "ate" (the effect at the cutoff), fuzzy -> "late"."""
-    _check_params(p, kernel, h, b, bins)
     d = prepare_rd(data, roles)
     warnings = list(d.warnings)
     design = _design(d)

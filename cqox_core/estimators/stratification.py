@@ -51,15 +51,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 
 from ..data import Dataset
 from ..diagnostics import standard_diagnostics
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
 from ..inference import ols
 from ..nuisance import propensity
+from ..params import at_least
 from ..prep import Prepared, prepare
 from ..datasets import examples
 from ..datasets.public import NSW_ROLES
@@ -276,13 +277,6 @@ def stratification_warnings(prep: Prepared, roles: Roles, table: StratumTable, u
     return warnings
 
 
-def check_strata_params(n_strata: int) -> None:
-    if isinstance(n_strata, bool) or not isinstance(n_strata, (int, np.integer)) or n_strata < 2:
-        raise MethodError(f"Invalid stratification parameter: n_strata must be a whole number, 2 or more "
-                          f"(got {n_strata!r}).", "Five strata (the default) is the classic choice.",
-                          code="E-METHOD-005")
-
-
 def no_stratum_error(regression_within: bool) -> EstimationError:
     hint = "Use fewer strata (n_strata), check the overlap of the groups, or try matching."
     if regression_within:
@@ -332,14 +326,13 @@ def no_stratum_error(regression_within: bool) -> EstimationError:
                     ("att", False, 1358.0, "679.18"), ("att", True, 3057.0, "1528.83"))),
           ))
 def stratification(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "atc"] = "ate",
-                   alpha: float = 0.05, seed: int = 0, n_strata: int = 5,
+                   alpha: float = 0.05, seed: int = 0, n_strata: Annotated[int, at_least(2)] = 5,
                    regression_within: bool = True) -> EffectResult:
     """Subclassification on propensity-score quantiles (Rosenbaum & Rubin 1984) with, by default,
     Lin's interacted regression inside each stratum (module docstring: why that is the default).
 
     Deterministic: ``seed`` is accepted for the common signature but unused.
     """
-    check_strata_params(n_strata)
     prep = prepare(data, roles)
     fit = propensity(prep.X, prep.t, key=cache_key(data, roles, "logit"))
     ps = fit.fitted

@@ -102,9 +102,10 @@ from ..errors import EstimationError, MethodError, RoleError
 from ..panel import check_outcome_and_treatment, prepare_panel
 from ..datasets import examples
 from ..registry import Reference, Requirements, register
-from ..results import EffectResult, SubEstimate
+from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, sub_estimate
+from ._common import period_label as time_label
 
 #: Weights below this are reported as zero (the solver's numerical floor).
 WEIGHT_FLOOR = 1e-6
@@ -112,20 +113,6 @@ CONFORMAL_SE_METHOD = "conformal interval by moving-block permutations (no sampl
 PLACEBO_SE_METHOD = "placebo permutation (no sampling SE)"
 #: The placebo gate passes at placebo_p <= 0.10 (gates.py).
 PLACEBO_GATE_PASS = 0.10
-
-
-# ---------------------------------------------------------------------------
-# shared small helpers (also used by its.py and panel_matching.py)
-# ---------------------------------------------------------------------------
-
-def time_label(value: Any) -> str:
-    """Printable time: 2000.0 -> "2000", a midnight timestamp -> "2000-01-31"."""
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        ts = pd.Timestamp(value)
-        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # ---------------------------------------------------------------------------
@@ -358,9 +345,9 @@ def _treated_unit(panel_first: pd.Series, treated_unit: Any) -> Any:
     if treated_unit is not None:
         match = [u for u in panel_first.index if u == treated_unit or str(u) == str(treated_unit)]
         if not match or panel_first[match[0]] == 0:
-            raise EstimationError(f"The unit {treated_unit!r} is not a treated unit in the data.",
-                                  "Name one of the units whose treatment is 1 in some period: "
-                                  f"{', '.join(map(str, treated[:8]))}.", code="E-EST-063")
+            raise MethodError(f"treated_unit={treated_unit!r} is not a treated unit in the data.",
+                              "Name one of the units whose treatment is 1 in some period: "
+                              f"{', '.join(map(str, treated[:8]))}.", code="E-METHOD-005")
         return match[0]
     if len(treated) > 1:
         raise EstimationError(f"{len(treated)} units are treated ({', '.join(map(str, treated[:5]))}"
@@ -468,7 +455,7 @@ def make_spec(design: Design, predictor_periods: Sequence[Any] | None, v: str) -
         if rows.size == 0:
             raise MethodError("None of predictor_periods is a pre-treatment period of the treated unit.",
                               f"Choose among {', '.join(time_label(t) for t in pre_times[:10])} ...",
-                              code="E-METHOD-006")
+                              code="E-METHOD-005")
     names = design.covariate_names + [f"outcome {time_label(pre_times[i])}" for i in rows]
     if v == "optimize" and design.covariates is None and predictor_periods is None:
         notes.append("With the outcome in every pre-period as the only predictors, equal predictor weights already "
@@ -755,12 +742,6 @@ def synthetic_control(data: Dataset, roles: Roles, *, estimand: Literal["att"] =
                       variant: Literal["sc", "sdid"] = "sc") -> EffectResult:
     """ADH synthetic control (variant="sdid": synthetic difference-in-differences); headline = average
     post-period gap, p-value = in-space placebo rank."""
-    if v not in ("equal", "optimize"):
-        raise MethodError(f"v must be 'equal' or 'optimize', got {v!r}.",
-                          "Use v='optimize' only with covariates as predictors.", code="E-METHOD-006")
-    if variant not in ("sc", "sdid"):
-        raise MethodError(f"variant must be 'sc' or 'sdid', got {variant!r}.",
-                          "Use variant='sdid' for synthetic difference-in-differences.", code="E-METHOD-006")
     if variant == "sdid" and (roles.covariates or v == "optimize" or predictor_periods is not None):
         raise MethodError("Synthetic difference-in-differences fits the outcome path only; covariates, v and "
                           "predictor_periods do not apply to it.",
@@ -773,7 +754,7 @@ def synthetic_control(data: Dataset, roles: Roles, *, estimand: Literal["att"] =
     estimate = float(fit.gap[post].mean())
     runs = placebo_runs(design, spec) if placebos else []
     p, rank = placebo_p(fit.ratio, [r.ratio for _, r in runs]) if runs else (math.nan, 0)
-    by = tuple(SubEstimate(time_label(t), float(g), n_obs=len(design.units))
+    by = tuple(sub_estimate(time_label(t), float(g), math.nan, alpha, n_obs=len(design.units))
                for t, g in zip(design.periods[post], fit.gap[post]))
     diagnostics = _diagnostics(design, spec, fit, runs, p, rank)
     if runs or len(design.units) > 3:

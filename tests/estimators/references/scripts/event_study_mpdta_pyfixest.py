@@ -5,7 +5,8 @@ shipped with moderndid; minimum_wage_raised = year >= first.treat > 0). Relative
 rel = year - first.treat for counties that raise the wage, -1 (the reference) for never-treated ones;
 event_study's default window (up to 5 leads and lags) covers all of -4..3, so nothing is binned.
     feols("lemp ~ i(rel, ref=-1) | countyreal + year", vcov={"CRV1": "countyreal"})
-The headline is the equal-weight mean of the post coefficients 0..3, its SE sqrt(a' V a) from
+The headline is the mean of the post coefficients 0..3 weighted by the number of treated
+county-years at each relative period (nothing is binned here), its SE sqrt(a' V a) from
 pyfixest's covariance (the same construction as test_matches_pyfixest_event_study).
 
 Run from the repository root (pyfixest 0.60, moderndid 0.2):
@@ -28,7 +29,8 @@ def main() -> None:
     rel = [int(float(name.split("::")[1].rstrip("]"))) for name in fit.coef().index]
     out = {"by": {str(r): {"estimate": float(c), "std_error": float(s)}
                   for r, c, s in zip(rel, fit.coef().to_numpy(), fit.se().to_numpy())}}
-    a = np.array([1.0 if r >= 0 else 0.0 for r in rel])
+    treated_obs = frame.loc[frame["first.treat"] > 0, "rel"].value_counts()
+    a = np.array([float(treated_obs.get(r, 0)) if r >= 0 else 0.0 for r in rel])
     a /= a.sum()
     out["estimate"] = float(a @ fit.coef().to_numpy())
     out["std_error"] = float(np.sqrt(a @ fit._vcov @ a))
