@@ -4,7 +4,8 @@ Two complementary answers to "how strong would a hidden confounder have to be
 to explain this away?":
 
 * the E-value (VanderWeele & Ding 2017, Ann Intern Med 167:268) for any
-  average effect of a binary treatment, on the risk-ratio scale;
+  average effect of a binary treatment, on the risk-ratio scale (on panel
+  designs, on the scale the design compares: see ``panel_outcome_scale``);
 * the robustness value and benchmark bounds (Cinelli & Hazlett 2020, JRSS-B
   82:39) for regression adjustment, on the partial-R² scale, computed from the
   additive OLS fit Y ~ 1 + T + X.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -157,12 +159,126 @@ def e_value_report(estimate: float, ci_lower: float, ci_upper: float, alpha: flo
                    y: np.ndarray, t: np.ndarray) -> dict[str, Any]:
     """E-value of the estimate and of its interval, with the conversion used."""
     to_rr, conversion = risk_ratio_conversion(estimate, y, t)
+    return converted_e_values(estimate, ci_lower, ci_upper, alpha, to_rr, conversion)
+
+
+def converted_e_values(estimate: float, ci_lower: float, ci_upper: float, alpha: float,
+                       to_rr: Callable[[float], float], conversion: str) -> dict[str, Any]:
+    """E-values of the estimate and its interval once the effect -> risk ratio rule is fixed."""
     rr = to_rr(estimate)
     e_point = e_value_rr(rr)
     e_interval = ci_e_value(ci_lower, ci_upper, to_rr) if math.isfinite(e_point) else math.nan
     level = int(round(100 * (1 - alpha)))
     return {"e_value": e_point, "e_value_ci": e_interval, "e_value_rr": rr,
             "e_value_conversion": conversion, "e_value_text": e_value_text(e_point, e_interval, level)}
+
+
+# --------------------------------------------------------------------------
+# E-value on the scale of a panel design
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PanelScale:
+    """What the E-value of a panel design standardises by (see ``panel_outcome_scale``)."""
+
+    binary: bool
+    within_sd: float        # residual SD of the untreated outcome after unit and period effects
+    dof: int                # its residual degrees of freedom: N0 - (U0 + T0 - components)
+    n_untreated: int        # N0, untreated unit-periods in that fit
+    pooled_sd: float        # SD over all unit-periods (the old, wrong scale), reported for comparison
+    baseline: float         # binary outcome: rate of the untreated unit-periods from first_treated on
+    n_baseline: int
+    first_treated: Any      # the first period in which a unit switches into treatment
+
+
+def fixed_effect_rank(unit: np.ndarray, time: np.ndarray) -> int:
+    """Rank of [unit dummies | period dummies]: U + T - (connected components of the unit-period graph)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_unit, n_time = int(unit.max()) + 1, int(time.max()) + 1
+    graph = coo_matrix((np.ones(unit.size), (unit, n_unit + time)), shape=(n_unit + n_time,) * 2)
+    return n_unit + n_time - int(connected_components(graph, directed=False)[0])
+
+
+def first_switch_period(unit: np.ndarray, time: np.ndarray, d: np.ndarray) -> int:
+    """Earliest period (position) in which some unit observed untreated before turns treated."""
+    order = np.lexsort((time, unit))
+    u, tt, dd = unit[order], time[order], d[order]
+    switch = (u[1:] == u[:-1]) & (dd[1:] == 1) & (dd[:-1] == 0)
+    return int(tt[1:][switch].min()) if switch.any() else int(tt[dd == 1].min())
+
+
+def panel_outcome_scale(dataset: Dataset, roles: Roles) -> PanelScale:
+    """The outcome scale a panel design compares effects on.
+
+    did, event_study, staggered_did and panel_matching remove unit and period
+    effects, so a hidden confounder left to explain the estimate varies within
+    units over time, and the outcome spread it has to move is the spread that
+    remains after those effects. With Y_it(0) = a_i + l_t + e_it fitted by least
+    squares on the N0 untreated unit-periods (D_it = 0, weighted by the weight
+    role when there is one),
+
+        sigma_within = sqrt( sum_{D_it = 0} w_it e_it^2 / (N0 - rank[unit, period dummies]) ),
+
+    the standardised effect is d = estimate / sigma_within and, for a continuous
+    outcome, RR = exp(0.91 d) (VanderWeele & Ding 2017, Ann Intern Med 167:268,
+    for continuous outcomes; 0.91 = sqrt of Chinn's 2000 (Stat Med 19:3127)
+    log OR = (pi / sqrt 3) d, since RR ~ sqrt(OR) for a common outcome).
+    The SD pooled over all unit-periods would also count the unit effects, the
+    period effects and the effect itself, none of which the design compares.
+
+    For a 0/1 outcome the baseline risk is that of the comparison after
+    treatment starts: p0 = mean of Y over untreated unit-periods from the first
+    period in which a unit switches into treatment (with one adoption date, the
+    comparison units' post-period rate), and RR = (p0 + estimate) / p0. The
+    untreated rows before that period (treated units' pre-periods included)
+    describe another time, not the counterfactual of the treated periods.
+    """
+    from .estimators._twfe import TwoWayFixedEffects, _label, tidy_did_data
+
+    # covariates do not enter the scale (as SD(Y) in a cross-section is not a residual SD on them)
+    dd = tidy_did_data(dataset, roles.replace(covariates=()))
+    y, d = dd.y, dd.d
+    weights = np.ones(y.size) if dd.weights is None else dd.weights
+    untreated = d == 0
+    unit = np.unique(dd.unit[untreated], return_inverse=True)[1]
+    time = np.unique(dd.time[untreated], return_inverse=True)[1]
+    w0 = weights[untreated] / weights[untreated].mean()
+    resid = TwoWayFixedEffects.build(unit, time, w0).residualise(y[untreated])
+    dof = int(untreated.sum()) - fixed_effect_rank(unit, time)
+    within = math.sqrt(float(np.sum(w0 * resid ** 2)) / dof) if dof > 0 else math.nan
+    start = first_switch_period(dd.unit, dd.time, d)
+    comparison = untreated & (dd.time >= start)
+    baseline = float(np.average(y[comparison], weights=weights[comparison])) if comparison.any() else math.nan
+    return PanelScale(binary=is_binary_outcome(y), within_sd=within, dof=dof, n_untreated=int(untreated.sum()),
+                      pooled_sd=float(np.std(y, ddof=1)), baseline=baseline, n_baseline=int(comparison.sum()),
+                      first_treated=_label(dd.periods[start]))
+
+
+def panel_risk_ratio_conversion(estimate: float, scale: PanelScale) -> tuple[Callable[[float], float], str]:
+    """``risk_ratio_conversion`` on a panel design's own scale (``panel_outcome_scale``), with the rule in words."""
+    if scale.binary:
+        p0 = scale.baseline
+        rr = rr_from_risk_difference(estimate, p0)
+        text = (f"risk difference: RR = (p0 + estimate) / p0, p0 = {p0:.4g} (outcome rate of the "
+                f"{scale.n_baseline} untreated unit-periods from period {scale.first_treated}, when treatment "
+                f"starts: the comparison's post-period rate) = ({p0:.4g} + {estimate:.4g}) / {p0:.4g} = {rr:.4g}")
+        if math.isnan(rr):
+            text += ("; p0 is not a positive risk or p0 + estimate lies outside (0, 1], so no risk ratio "
+                     "(and no E-value) is defined")
+        return (lambda effect: rr_from_risk_difference(effect, p0)), text
+    sd = scale.within_sd
+    if not sd > 0:
+        return (lambda effect: math.nan), ("smd: the outcome does not vary within units over time once unit and "
+                                           "period effects are removed, so it cannot be standardized")
+    d = estimate / sd
+    text = (f"smd on the panel's within scale: RR = exp(0.91 d), d = estimate / SD_within = {estimate:.4g} / "
+            f"{sd:.4g} = {d:.4g}, RR = {rr_from_smd(d):.4g}; SD_within is the residual SD of the outcome after "
+            f"unit and period effects, fitted on the {scale.n_untreated} untreated unit-periods ({scale.dof} "
+            f"residual degrees of freedom), the variation the design compares (the SD over all unit-periods, "
+            f"{scale.pooled_sd:.4g}, also counts the unit and period effects) (VanderWeele & Ding 2017; Chinn 2000)")
+    return (lambda effect: rr_from_smd(effect / sd)), text
 
 
 # --------------------------------------------------------------------------
@@ -388,12 +504,25 @@ def treatment_is_binary(result: EffectResult, dataset: Dataset, roles: Roles) ->
     return is_binary_treatment(dataset, roles)
 
 
-def e_value_skip_reason(result: EffectResult, dataset: Dataset, roles: Roles) -> str | None:
-    """Why the E-value does not apply to this result, or None when it does."""
+def design_spec(result: EffectResult) -> Any:
+    """The registry spec of the design behind ``result`` (a bootstrap's: the method it resampled); None if unknown."""
     from . import registry
 
+    try:
+        spec = registry.get(result.method)
+        if spec.design == "wrapper":
+            inner = (result.diagnostics.get("bootstrap") or {}).get("of")
+            spec = registry.get(inner) if inner else spec
+    except CQOxError:
+        return None
+    return spec
+
+
+def e_value_skip_reason(result: EffectResult, dataset: Dataset, roles: Roles) -> str | None:
+    """Why the E-value does not apply to this result, or None when it does."""
+    spec = design_spec(result)
     # designs with one treated series register e_value=False: their outcome SD mixes trend and noise
-    if result.method in {m.id for m in registry.methods() if not m.e_value}:
+    if spec is not None and not spec.e_value:
         return ("The E-value compares treated and untreated units with a common outcome spread; a single "
                 "treated series (interrupted time series, synthetic control) has no such spread to convert.")
     if (result.estimand or "").lower() not in AVERAGE_EFFECT_ESTIMANDS:
@@ -413,6 +542,11 @@ def e_value_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[
     reason = e_value_skip_reason(result, dataset, roles)
     if reason is not None:
         return {}, {"e_value": reason}
+    spec = design_spec(result)
+    if spec is not None and spec.design == "panel":
+        # the design's own scale: within-unit variation for a continuous outcome, the comparison's post rate for 0/1
+        to_rr, text = panel_risk_ratio_conversion(result.estimate, panel_outcome_scale(dataset, roles))
+        return converted_e_values(result.estimate, result.ci_lower, result.ci_upper, result.alpha, to_rr, text), {}
     prep = prepare(dataset, roles, need_covariates=False, binary_treatment=True)
     return e_value_report(result.estimate, result.ci_lower, result.ci_upper, result.alpha, prep.y, prep.t), {}
 
