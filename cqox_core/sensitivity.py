@@ -8,7 +8,9 @@ to explain this away?":
   designs, on the scale the design compares: see ``panel_outcome_scale``);
 * the robustness value and benchmark bounds (Cinelli & Hazlett 2020, JRSS-B
   82:39) for regression adjustment, on the partial-R² scale, computed from the
-  additive OLS fit Y ~ 1 + T + X.
+  additive OLS fit Y ~ 1 + T + X (with a many-level covariate's fixed effects
+  absorbed when it has one: the partial R² of T after them, t² / (t² + dof)
+  with dof = n - k - the number of fixed effects, as the model with dummies).
 
 Everything below is a small pure function over numbers or arrays;
 ``sensitivity_report`` assembles them for one result and ``attach_sensitivity``
@@ -352,11 +354,32 @@ def benchmark_bound(r2dxj_x: float, r2yxj_dx: float, kd: float, ky: float | None
     return r2dz_x, min(r2yz_dx, 1.0)
 
 
-def classical_fit(design: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Coefficients, classical SEs and t statistics of a least-squares fit, and its residual dof."""
+def classical_fit(design: np.ndarray, response: np.ndarray,
+                  absorbed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Coefficients, classical SEs and t statistics of a least-squares fit, and its residual dof.
+
+    ``absorbed``: fixed-effect parameters already partialled out of ``design`` and ``response``
+    (FWL): the coefficients are those of the model with the dummies, whose residual dof is
+    ``absorbed`` fewer, so the SEs are rescaled by sqrt(dof_without / dof_with).
+    """
     fit = ols(design, response, cov_type="classical")
+    dof = int(fit.df_resid) - absorbed
+    se = fit.se * math.sqrt(fit.df_resid / dof) if absorbed else fit.se
     with np.errstate(divide="ignore", invalid="ignore"):
-        return fit.coef, fit.se, fit.coef / fit.se, int(fit.df_resid)
+        return fit.coef, se, fit.coef / se, dof
+
+
+def absorb_fixed_effects(y: np.ndarray, d: np.ndarray, X: np.ndarray, names: tuple[str, ...],
+                         fixed_effects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
+    """y, d and X with the fixed effects partialled out (unweighted, as the additive model), the names of the
+    covariates that still vary within the levels, and the number of fixed-effect parameters (pyfixest's count)."""
+    from .estimators._absorb import factor_absorber, fixed_effect_count
+
+    fe = factor_absorber(fixed_effects, None)
+    Xt = fe.residualise(X)
+    varies = np.sqrt(np.sum(Xt ** 2, axis=0)) > 1e-9 * np.sqrt(np.sum((X - X.mean(axis=0)) ** 2, axis=0))
+    return (fe.residualise(y), fe.residualise(d), Xt[:, varies], tuple(n for n, v in zip(names, varies) if v),
+            fixed_effect_count(fixed_effects))
 
 
 def has_full_rank(design: np.ndarray) -> bool:
@@ -374,16 +397,26 @@ def has_full_rank(design: np.ndarray) -> bool:
     return bool(eigenvalues.min() > eigenvalues.max() * design.shape[1] * np.finfo(float).eps)
 
 
-def outcome_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    """Treatment estimate, SE and dof of Y ~ 1 + D + X, and each covariate's r2yxj.dx (Cinelli & Hazlett 2020)."""
-    coef, se, t_stats, dof = classical_fit(np.column_stack([np.ones(y.size), d, X]), y)
-    return float(coef[1]), float(se[1]), float(dof), partial_r2(t_stats[2:], dof)
+def with_intercept(columns: list[np.ndarray], absorbed: int) -> np.ndarray:
+    """The design [1, columns] or, when fixed effects were absorbed (they hold the intercept), [columns]."""
+    return np.column_stack(columns if absorbed else [np.ones(columns[0].shape[0]), *columns])
 
 
-def treatment_partial_r2s(d: np.ndarray, X: np.ndarray) -> np.ndarray:
+def outcome_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray,
+                        absorbed: int = 0) -> tuple[float, float, float, np.ndarray]:
+    """Treatment estimate, SE and dof of Y ~ 1 + D + X, and each covariate's r2yxj.dx (Cinelli & Hazlett 2020).
+
+    With ``absorbed`` > 0 the arrays are already net of that many fixed-effect parameters (``absorb_fixed_effects``).
+    """
+    first = 0 if absorbed else 1
+    coef, se, t_stats, dof = classical_fit(with_intercept([d, X], absorbed), y, absorbed)
+    return float(coef[first]), float(se[first]), float(dof), partial_r2(t_stats[first + 1:], dof)
+
+
+def treatment_partial_r2s(d: np.ndarray, X: np.ndarray, absorbed: int = 0) -> np.ndarray:
     """Each covariate's r2dxj.x, from its t statistic in D ~ 1 + X (Cinelli & Hazlett 2020)."""
-    _, _, t_stats, dof = classical_fit(np.column_stack([np.ones(d.size), X]), d)
-    return partial_r2(t_stats[1:], dof)
+    _, _, t_stats, dof = classical_fit(with_intercept([X], absorbed), d, absorbed)
+    return partial_r2(t_stats[0 if absorbed else 1:], dof)
 
 
 def covariate_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -428,13 +461,23 @@ def strongest_covariates(r2dxj: np.ndarray, r2yxj: np.ndarray, estimate: float, 
 
 
 def benchmark_table(y: np.ndarray, d: np.ndarray, X: np.ndarray, names: tuple[str, ...], *, alpha: float,
-                    limit: int = MAX_BENCHMARKS,
-                    multipliers: tuple[float, ...] = BENCHMARK_MULTIPLIERS) -> list[dict[str, Any]]:
-    """Bounds for confounders 1-3x as strong as the strongest observed covariates (Cinelli & Hazlett 2020)."""
-    if not has_full_rank(np.column_stack([np.ones(y.size), d, X])):
+                    limit: int = MAX_BENCHMARKS, multipliers: tuple[float, ...] = BENCHMARK_MULTIPLIERS,
+                    fixed_effects: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Bounds for confounders 1-3x as strong as the strongest observed covariates (Cinelli & Hazlett 2020).
+
+    With ``fixed_effects`` (level codes of absorbed covariates) every fit is the one with their dummies:
+    Y ~ D + X | FE and D ~ X | FE, as sensemakr on that dummy model; the absorbed covariates are not
+    benchmarks themselves.
+    """
+    absorbed = 0
+    if fixed_effects is not None:
+        y, d, X, names, absorbed = absorb_fixed_effects(y, d, X, names, fixed_effects)
+        if X.shape[1] == 0:
+            return []
+    if not has_full_rank(with_intercept([d, X], absorbed)):
         raise ValueError("some covariates are exact combinations of others (or of the treatment)")
-    estimate, se, dof, r2yxj = outcome_partial_r2s(y, d, X)
-    r2dxj = treatment_partial_r2s(d, X)
+    estimate, se, dof, r2yxj = outcome_partial_r2s(y, d, X, absorbed)
+    r2dxj = treatment_partial_r2s(d, X, absorbed)
     picked = strongest_covariates(r2dxj, r2yxj, estimate, se, dof, limit)
     return [benchmark_row(names[j], k, float(r2dxj[j]), float(r2yxj[j]), estimate, se, dof, alpha)
             for j in picked for k in multipliers]
@@ -472,15 +515,20 @@ def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles,
         "robustness_model": (f"additive OLS Y ~ 1 + T + X with classical SEs: coefficient {coef:.4g}, "
                              f"t = {t_stat:.3f}, {dof:g} residual degrees of freedom"),
     }
+    if diag.get("absorbed_fixed_effects"):
+        out["robustness_model"] = out["robustness_model"].replace(
+            "Y ~ 1 + T + X", f"Y ~ T + X + fixed effects of {', '.join(diag['absorbed_fixed_effects'])} "
+                             "(absorbed; the degrees of freedom count them)")
     skipped: dict[str, str] = {}
     benchmarks: list[dict[str, Any]] = []
     try:
-        prep = prepare(dataset, roles, binary_treatment=diag.get("treatment_kind", "binary") == "binary")
+        prep = prepare(dataset, roles, binary_treatment=diag.get("treatment_kind", "binary") == "binary",
+                       absorb=True)
         if prep.X.shape[1] == 0:
             skipped["benchmarks"] = "There are no covariates to compare a hidden confounder with."
         else:
             benchmarks = benchmark_table(prep.y, prep.t, prep.X, prep.x_names, alpha=result.alpha,
-                                         limit=max_benchmarks)
+                                         limit=max_benchmarks, fixed_effects=prep.fixed_effects)
     except (CQOxError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         skipped["benchmarks"] = f"Benchmarks could not be computed: {exc}."
     out["benchmarks"] = benchmarks
@@ -547,7 +595,8 @@ def e_value_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[
         # the design's own scale: within-unit variation for a continuous outcome, the comparison's post rate for 0/1
         to_rr, text = panel_risk_ratio_conversion(result.estimate, panel_outcome_scale(dataset, roles))
         return converted_e_values(result.estimate, result.ci_lower, result.ci_upper, result.alpha, to_rr, text), {}
-    prep = prepare(dataset, roles, need_covariates=False, binary_treatment=True)
+    # absorb=True: the rows regression adjustment uses when a many-level covariate enters as fixed effects
+    prep = prepare(dataset, roles, need_covariates=False, binary_treatment=True, absorb=True)
     return e_value_report(result.estimate, result.ci_lower, result.ci_upper, result.alpha, prep.y, prep.t), {}
 
 

@@ -16,7 +16,7 @@ from ..data import Dataset
 from ..diagnostics.bacon import bacon_decomposition
 from ..errors import EstimationError, RoleError
 from ..panel import check_outcome_and_treatment, prepare_panel
-from ..prep import design_matrix, independent_columns, numeric_outcome
+from ..prep import design_matrix, independent_columns, level_codes, many_level_covariates, numeric_outcome
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..inference import wald
@@ -154,8 +154,11 @@ def _fe_parameter_count(unit: np.ndarray, time: np.ndarray, cluster: np.ndarray 
 
 
 def fit_residualised(yt: np.ndarray, Wt: np.ndarray, fe: TwoWayFixedEffects, unit: np.ndarray, time: np.ndarray,
-                     cluster: np.ndarray | None) -> FixedEffectsFit:
-    """OLS on data already residualised by ``fe``; CR1 by ``cluster``, HC1 when it is None."""
+                     cluster: np.ndarray | None, extra_fe: int = 0) -> FixedEffectsFit:
+    """OLS on data already residualised by ``fe``; CR1 by ``cluster``, HC1 when it is None.
+
+    ``extra_fe``: fixed-effect parameters absorbed beyond the unit and period effects (added to K).
+    """
     w = fe.weights
     bread = np.linalg.inv((Wt * w[:, None]).T @ Wt)
     coef = bread @ ((Wt * w[:, None]).T @ yt)
@@ -164,13 +167,13 @@ def fit_residualised(yt: np.ndarray, Wt: np.ndarray, fe: TwoWayFixedEffects, uni
     score = Wt * (w * resid)[:, None]
     if cluster is None:
         meat = score.T @ score
-        df_k = k + _fe_parameter_count(unit, time, None)
+        df_k = k + _fe_parameter_count(unit, time, None) + extra_fe
         factor, g, df = n / max(n - df_k, 1), n, float(n - df_k)
     else:
         g = int(cluster.max()) + 1
         sums = np.column_stack([np.bincount(cluster, weights=score[:, j], minlength=g) for j in range(k)])
         meat = sums.T @ sums
-        df_k = k + _fe_parameter_count(unit, time, cluster)
+        df_k = k + _fe_parameter_count(unit, time, cluster) + extra_fe
         factor, df = g / max(g - 1, 1) * (n - 1) / max(n - df_k, 1), float(g - 1)
     return FixedEffectsFit(coef=coef, cov=factor * bread @ meat @ bread, resid=resid, n_clusters=g,
                            df_k=df_k, small_sample_factor=factor, df=df)
@@ -205,6 +208,8 @@ class DidData:
     weights: np.ndarray | None
     cross_section: bool
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    absorbed: tuple[str, ...] = ()         # many-level text covariates entering as further fixed effects
+    absorbed_codes: np.ndarray | None = None   # rows x len(absorbed) level codes
 
     @property
     def n_units(self) -> int:
@@ -291,8 +296,12 @@ def _first_treated(frame: pd.DataFrame, unit: np.ndarray, time: np.ndarray, peri
     return np.where(earliest < periods.size, earliest, -1)
 
 
-def tidy_did_data(data: Dataset, roles: Roles) -> DidData:
-    """Validate the roles and code units, periods, first treated periods and clusters."""
+def tidy_did_data(data: Dataset, roles: Roles, *, absorb: bool = False) -> DidData:
+    """Validate the roles and code units, periods, first treated periods and clusters.
+
+    With ``absorb`` a text covariate with more than 50 values is kept out of X and coded in
+    ``absorbed_codes``, for the caller to absorb as fixed effects; without it, it is refused (E-ROLE-011).
+    """
     _precheck(data, roles)
     cross_section = _is_repeated_cross_section(data, roles)
     if cross_section:
@@ -303,7 +312,8 @@ def tidy_did_data(data: Dataset, roles: Roles) -> DidData:
     unit, unit_labels = pd.factorize(frame["unit"])
     time = np.searchsorted(periods, frame["time"].to_numpy())
     dropped: list[str] = []
-    X, x_names = design_matrix(frame, roles.covariates, dropped)
+    absorbed = many_level_covariates(frame, roles.covariates) if absorb else ()
+    X, x_names = design_matrix(frame, tuple(c for c in roles.covariates if c not in absorbed), dropped)
     if dropped:
         warnings.append(f"Covariate term(s) {', '.join(dropped)} were left out: constant, or an exact combination "
                         "of other covariates.")
@@ -317,7 +327,8 @@ def tidy_did_data(data: Dataset, roles: Roles) -> DidData:
                    unit=unit, time=time, periods=periods, unit_labels=np.asarray(unit_labels),
                    first=_first_treated(frame, unit, time, periods, unit_labels.size),
                    cluster=cluster, cluster_name=roles.cluster or roles.unit, weights=weights,
-                   cross_section=cross_section, warnings=tuple(warnings))
+                   cross_section=cross_section, warnings=tuple(warnings), absorbed=absorbed,
+                   absorbed_codes=level_codes(frame, absorbed) if absorbed else None)
 
 
 # --------------------------------------------------------------------------
@@ -332,10 +343,12 @@ def _subset(dd: DidData, rows: np.ndarray, note: str) -> DidData:
     first = np.where(old_first >= 0, np.searchsorted(kept_times, old_first), -1)
     first = np.where(first < kept_times.size, first, -1)
     cluster = None if dd.cluster is None else np.unique(dd.cluster[rows], return_inverse=True)[1]
+    codes = None if dd.absorbed_codes is None else np.column_stack(
+        [np.unique(c, return_inverse=True)[1] for c in dd.absorbed_codes[rows].T])
     return replace(dd, y=dd.y[rows], d=dd.d[rows], X=dd.X[rows], unit=unit, time=time,
                    periods=dd.periods[kept_times], unit_labels=dd.unit_labels[kept_units], first=first,
                    cluster=cluster, weights=None if dd.weights is None else dd.weights[rows],
-                   warnings=dd.warnings + (note,))
+                   warnings=dd.warnings + (note,), absorbed_codes=codes)
 
 
 def _always_treated(dd: DidData) -> np.ndarray:
