@@ -186,6 +186,18 @@ def test_robustness_value_equals_pysensemakr_on_the_dummy_model():
     assert {b["covariate"] for b in sens["benchmarks"]} == {"x"}          # absorbed stores are not benchmarks
 
 
+def test_weighted_least_squares_with_absorbed_store(stores):
+    """A weight role: the fixed effects are absorbed in the weighted metric (pyfixest weights=, statsmodels WLS)."""
+    frame = stores.assign(w=np.random.default_rng(9).uniform(0.5, 2.0, len(stores)))
+    hc1 = ra(frame, interacted=False, cov_type="HC1", weight="w")
+    ref = pf.feols("y ~ t + x | store", data=frame, vcov="hetero", weights="w")
+    assert hc1.estimate == pytest.approx(float(ref.coef()["t"]), abs=COEF_TOL)
+    assert hc1.std_error == pytest.approx(float(ref.se()["t"]), rel=SE_REL_TOL)
+    hc3 = ra(frame, interacted=False, weight="w")
+    dense = smf.wls("y ~ t + x + C(store)", data=frame, weights=frame["w"]).fit(cov_type="HC3")
+    assert hc3.std_error == pytest.approx(float(dense.bse["t"]), rel=SE_REL_TOL)
+
+
 def test_rows_alone_in_their_store_are_left_out_without_changing_the_estimate(stores):
     extra = pd.DataFrame({"store": [f"lonely{i}" for i in range(4)], "x": [0.1, -0.4, 1.2, 0.3],
                           "t": [1, 0, 1, 0], "y": [5.0, -2.0, 3.0, 0.5]})
@@ -279,6 +291,16 @@ def test_did_absorbs_a_store_covariate_as_pyfixest_does():
     assert result.std_error == pytest.approx(float(ref.se()["d"]), rel=SE_REL_TOL)
     assert result.n_obs == int(ref._N)
     assert result.diagnostics["absorbed_fixed_effects"]["store"] > 250
+
+
+def test_weighted_did_absorbs_the_store_covariate_as_pyfixest_does():
+    frame = panel_with_stores()
+    frame["w"] = np.random.default_rng(2).uniform(0.5, 2.0, len(frame))
+    result = cq.estimate("did", frame, outcome="y", treatment="d", unit="unit", time="time", covariates=["store"],
+                         weight="w")
+    ref = pf.feols("y ~ d | unit + time + store", data=frame, vcov={"CRV1": "unit"}, weights="w", fixef_tol=1e-12)
+    assert result.estimate == pytest.approx(float(ref.coef()["d"]), abs=COEF_TOL)
+    assert result.std_error == pytest.approx(float(ref.se()["d"]), rel=SE_REL_TOL)
 
 
 def test_did_covariate_constant_within_units_is_the_unit_effects_business():

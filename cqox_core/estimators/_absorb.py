@@ -42,7 +42,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import EstimationError, MethodError
-from ..inference import OLSFit, least_squares
+from ..inference import LeastSquares, OLSFit, least_squares
 
 #: Stacked levels of the extra factors above which G (L x L) and its L residualisations get too costly.
 MAX_EXTRA_LEVELS = 5_000
@@ -200,7 +200,7 @@ def absorbed_ols(design: np.ndarray, y: np.ndarray, codes: np.ndarray, *, cov_ty
                   xtx_inv=xtx_inv), notes
 
 
-def _covariance(fit, fe: AbsorbedEffects, codes: np.ndarray, cov_type: str, cluster: np.ndarray | None, k: int,
+def _covariance(fit: LeastSquares, fe: AbsorbedEffects, codes: np.ndarray, cov_type: str, cluster: np.ndarray | None, k: int,
                 df_resid: int) -> np.ndarray:
     Xw, resid_w, bread = fit.Xw, fit.resid_w, fit.xtx_inv
     n = resid_w.size
