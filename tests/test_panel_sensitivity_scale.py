@@ -96,8 +96,8 @@ def test_every_panel_design_in_the_registry_uses_the_within_scale(method):
 
 def test_bootstrap_of_a_panel_design_uses_the_design_scale():
     frame = with_large_unit_effects(designs.simulate_single_adoption(600, 0))
-    result = cq.estimate("bootstrap", frame, outcome="y", treatment="d", unit="unit", time="time", of="did", estimand="att",
-                         n_boot=20)
+    result = cq.estimate("bootstrap", frame, outcome="y", treatment="d", unit="unit", time="time", of="did",
+                         estimand="att", n_boot=20)
     point, _ = expected_smd_e_values(result, within_sd_by_hand(frame))
     assert result.sensitivity["e_value"] == pytest.approx(point, rel=1e-10)
 

@@ -70,7 +70,8 @@ class AbsorbedEffects:
     g_pinv: np.ndarray                       # pseudo-inverse of G = E'W M_base E
 
     @classmethod
-    def build(cls, base: Callable[[np.ndarray], np.ndarray], extra: np.ndarray, weights: np.ndarray) -> "AbsorbedEffects":
+    def build(cls, base: Callable[[np.ndarray], np.ndarray], extra: np.ndarray,
+              weights: np.ndarray) -> "AbsorbedEffects":
         extra = np.asarray(extra, dtype=np.int64).reshape(weights.size, -1)
         levels = extra.max(axis=0) + 1 if extra.shape[1] else np.zeros(0, dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(levels)]).astype(np.int64)
@@ -200,8 +201,9 @@ def absorbed_ols(design: np.ndarray, y: np.ndarray, codes: np.ndarray, *, cov_ty
                   xtx_inv=xtx_inv), notes
 
 
-def _covariance(fit: LeastSquares, fe: AbsorbedEffects, codes: np.ndarray, cov_type: str, cluster: np.ndarray | None, k: int,
-                df_resid: int) -> np.ndarray:
+def _covariance(fit: LeastSquares, fe: AbsorbedEffects, codes: np.ndarray, cov_type: str,
+                cluster: np.ndarray | None, k: int, df_resid: int) -> np.ndarray:
+    """The covariance of the slopes by the conventions of the module docstring."""
     Xw, resid_w, bread = fit.Xw, fit.resid_w, fit.xtx_inv
     n = resid_w.size
     if cov_type == "classical":
