@@ -1,6 +1,7 @@
 """Step 2: the inferred role of every column, with confidence and reason; edit and see what changes."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -9,6 +10,7 @@ import streamlit as st
 import cqox_core as cq
 from app_lib import compute, state
 from app_lib.access import guard
+from cqox_core.roles import MULTI_ROLES, ROLE_INFO, SINGLE_ROLES, VALUE_ROLES
 
 guard("mapping")
 ds = state.require_dataset()
@@ -22,49 +24,78 @@ auto = cq.Roles.from_dict(info["roles"])
 current = state.roles() or auto
 columns = [str(c) for c in ds.frame.columns]
 NONE = "(none)"
+ROLE_FIELDS = [f.name for f in dataclasses.fields(cq.Roles) if f.name in ROLE_INFO]
+assert set(ROLE_FIELDS) == set(SINGLE_ROLES + MULTI_ROLES + VALUE_ROLES)
 
 
-def pick(label: str, role: str, help_text: str) -> str | None:
+def pick(role: str) -> str | None:
+    info = ROLE_INFO[role]
     value = getattr(current, role)
     options = [NONE, *columns]
-    choice = st.selectbox(label, options, index=options.index(value) if value in columns else 0, help=help_text,
-                          key=f"role-{role}")
+    choice = st.selectbox(info.label, options, index=options.index(value) if value in columns else 0,
+                          help=info.help[0].upper() + info.help[1:] + ".", key=f"role-{role}")
     return None if choice == NONE else choice
 
 
+def pick_many(role: str, exclude: tuple[str | None, ...] = ()) -> tuple[str, ...]:
+    info = ROLE_INFO[role]
+    options = [c for c in columns if c not in exclude]
+    return tuple(st.multiselect(info.label, options, default=[c for c in getattr(current, role) if c in options],
+                                help=info.help[0].upper() + info.help[1:] + ".", key=f"role-{role}"))
+
+
+def pick_value(role: str) -> str:
+    info = ROLE_INFO[role]
+    value = getattr(current, role)
+    shown = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+    return st.text_input(info.label, shown, help=info.help[0].upper() + info.help[1:] + ".", key=f"role-{role}")
+
+
+def draw(role: str, chosen: dict) -> None:
+    """One widget per role, its kind from the Roles field (a column, several columns, or a value)."""
+    if role in MULTI_ROLES:
+        chosen[role] = pick_many(role, exclude=(chosen.get("outcome"), chosen.get("treatment"))
+                                 if role == "covariates" else ())
+    elif role in VALUE_ROLES:
+        chosen[role] = pick_value(role)
+    else:
+        chosen[role] = pick(role)
+
+
+# every role of the Roles type gets a widget, grouped as ROLE_INFO says, so a role the registry's
+# methods need (mediator, site, lat, lon, exposure ...) can always be set here
+groups = {g: [r for r in ROLE_FIELDS if ROLE_INFO[r].group == g] for g in ("main", "design", "advanced")}
+chosen: dict = {}
 c1, c2 = st.columns(2)
 with c1:
-    outcome = pick("Outcome", "outcome", "The result you want to explain, measured after treatment.")
-    treatment = pick("Treatment", "treatment", "Who received the intervention (0/1, yes/no, two labels).")
-    covariates = st.multiselect(
-        "Covariates (measured before treatment)", [c for c in columns if c not in (outcome, treatment)],
-        default=[c for c in current.covariates if c in columns and c not in (outcome, treatment)],
-        help="Characteristics that influence both who is treated and the outcome. Never include anything "
-             "measured after treatment.", key="role-covariates")
+    for role in groups["main"]:
+        draw(role, chosen)
 with c2:
     with st.expander("Design roles (panels, instruments, thresholds, clusters)",
                      expanded=any(getattr(current, r) for r in ("unit", "time", "running", "instrument"))):
-        unit = pick("Unit id", "unit", "Identifies each unit observed repeatedly (panel data).")
-        time_col = pick("Time", "time", "Period of each observation (panel data).")
-        cohort = pick("Cohort (first treated period)", "cohort", "0 means never treated.")
-        cluster = pick("Cluster", "cluster", "Groups that share shocks (school, region): standard errors "
-                                             "allow for correlation within them.")
-        weight = pick("Sampling weight", "weight", "Survey or frequency weights.")
-        instrument = st.multiselect("Instrument(s)", columns, default=[c for c in current.instrument if c in columns],
-                                    help="Shifts treatment but affects the outcome only through it. This cannot be "
-                                         "verified from the data.", key="role-instrument")
-        running = pick("Running variable", "running", "The score whose threshold decides treatment.")
-        cutoff_text = st.text_input("Cutoff", "" if current.cutoff is None else f"{current.cutoff:g}",
-                                    help="The threshold of the running variable.", key="role-cutoff")
+        for role in groups["design"]:
+            draw(role, chosen)
+    with st.expander("Advanced roles (mediator, transport target, geography, network exposure)",
+                     expanded=any(getattr(current, r) for r in groups["advanced"] if r != "treated_value")):
+        for role in groups["advanced"]:
+            draw(role, chosen)
 
-try:
-    cutoff = float(cutoff_text) if cutoff_text.strip() else None
-except ValueError:
-    st.error(f"The cutoff '{cutoff_text}' is not a number; it was ignored.")
-    cutoff = None
-edited = cq.Roles(outcome=outcome, treatment=treatment, covariates=tuple(covariates), unit=unit, time=time_col,
-                  cohort=cohort, cluster=cluster, weight=weight, instrument=tuple(instrument), running=running,
-                  cutoff=cutoff, treated_value=current.treated_value if treatment == current.treatment else None)
+values: dict = {}
+for role in VALUE_ROLES:
+    text = chosen.pop(role).strip()
+    if not text:
+        values[role] = None
+    elif role == "cutoff":
+        try:
+            values[role] = float(text)
+        except ValueError:
+            st.error(f"The cutoff '{text}' is not a number; it was ignored.")
+            values[role] = None
+    else:
+        values[role] = text
+if chosen.get("treatment") != current.treatment and values["treated_value"] == current.treated_value:
+    values["treated_value"] = None  # the treated value belonged to the previous treatment column
+edited = cq.Roles(**chosen, **values)
 if edited != cq.Roles.from_dict(st.session_state.get("roles") or {}) or "roles" not in st.session_state:
     state.set_roles(edited)
 

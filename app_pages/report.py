@@ -8,7 +8,9 @@ import streamlit as st
 
 from app_lib import auth, state
 from app_lib.access import guard
-from app_lib.decision_view import decision_for, show
+from app_lib.decision_view import decision_for, default_for, show
+from app_lib.ui import show_error
+from cqox_core.errors import CQOxError
 from cqox_core.domain_profiles import profile
 from cqox_core.report import html_report, python_script, results_csv
 
@@ -22,21 +24,48 @@ if not head:
 
 domain = st.session_state.get("domain_override", analysis.get("domain", {}).get("name", "other"))
 p = profile(domain)
+default = default_for(analysis, domain)
+with st.expander("Which direction is good", expanded=True):
+    labels = {"default": f"Default: {default.better} is better", "higher": "Higher is better",
+              "lower": "Lower is better"}
+    choice = st.radio("Which direction of the outcome is good?", list(labels), format_func=labels.get,
+                      horizontal=True, key="decision_better",
+                      help="GO needs the whole confidence interval on the good side of zero; a clear effect on "
+                           "the other side is HOLD_HARMFUL.")
+    st.text(default.reason)  # text only: it quotes a column name from the uploaded file
+    min_text = st.text_input("Minimum effect of interest (optional)", "", key="decision_min_effect",
+                             help="The smallest improvement that matters, in outcome units (a positive number, "
+                                  "read in the good direction). A clear effect whose interval lies below it is "
+                                  "CANARY_BELOW_MIN_EFFECT.")
+try:
+    min_effect = float(min_text) if min_text.strip() else None
+except ValueError:
+    st.error(f"'{min_text}' is not a number; no minimum effect is used.")
+    min_effect = None
+better = None if choice == "default" else choice
 with st.expander("Money view", expanded=True):
     st.caption(p.value_hint)
     c1, c2 = st.columns(2)
-    value_text = c1.text_input("Value of one unit of the outcome", "" if p.value_per_unit is None else
-                               f"{p.value_per_unit:g}", help="Leave empty to decide on the effect alone.")
+    value_text = c1.text_input("Value of one unit of improvement of the outcome", "" if p.value_per_unit is None
+                               else f"{p.value_per_unit:g}",
+                               help="One unit more when higher is better, one unit less when lower is better. "
+                                    "Leave empty to decide on the effect alone.")
     cost = c2.number_input("Cost per treated unit", value=0.0, min_value=0.0, step=1.0)
 try:
     value = float(value_text) if value_text.strip() else None
 except ValueError:
     st.error(f"'{value_text}' is not a number; the money view is off.")
     value = None
-decision = decision_for(analysis, value, cost)
+try:
+    decision = decision_for(analysis, value, cost, better=better, min_effect=min_effect, domain=domain)
+except CQOxError as exc:
+    show_error(exc.to_dict()["error"], "The decision settings are not usable")
+    min_effect = None
+    decision = decision_for(analysis, value, cost, better=better, domain=domain)
 show(decision, head)
 final = {**analysis, "decision": decision,
-         "params": {**analysis.get("params", {}), "value_per_unit": value, "cost_per_treated": cost}}
+         "params": {**analysis.get("params", {}), "value_per_unit": value, "cost_per_treated": cost,
+                    "better": better, "min_effect": min_effect}}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_lib import state
 from app_lib.access import guard
+from app_lib.sections import section
 from app_lib.ui import figure, fmt, show_error
 from cqox_core.report import results_frame, sentence
 from cqox_core.visuals import forest_plot
@@ -49,6 +50,8 @@ for method, r in results.items():
         st.caption(f"Standard error: {r.get('se_method', '')}. n = {r['n_obs']:,}.")
         for w in r.get("warnings", []):
             st.caption(f":material/info: {w}")
+        if (extra := section(method)) is not None:
+            extra(r, analysis)
 for method, err in analysis.get("errors", {}).items():
     show_error(err, f"{method} could not run")
 st.page_link("app_pages/gates.py", label="Next: can you trust them? (gates)", icon=":material/arrow_forward:")

@@ -213,6 +213,8 @@ def matched_params(method: str, defaults: dict[str, Any]) -> dict[str, Any]:
             wanted[name] = N_BOOT
         elif name in ("n_strata", "strata", "n_bins", "bins"):
             wanted[name] = N_STRATA
+        elif name == "regression_within":
+            wanted[name] = False  # the peer compares means within strata
         elif name in ("caliper", "caliper_sd"):
             wanted[name] = CALIPER_SD
         elif name in ("n_neighbors", "k", "ratio"):

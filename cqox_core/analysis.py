@@ -11,7 +11,7 @@ import pandas as pd
 from . import registry
 from .cas import CAS, score
 from .data import Dataset, as_dataset
-from .decision import Decision, decide
+from .decision import Decision, check_min_effect, decide, resolve_direction
 from .errors import CQOxError
 from .results import EffectResult, to_jsonable
 from .roles import Roles
@@ -78,10 +78,14 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
             methods: Sequence[str] | None = None, estimand: str = "ate", alpha: float = 0.05, seed: int = 0,
             value_per_unit: float | None = None, cost_per_treated: float = 0.0,
             params: Mapping[str, dict[str, Any]] | None = None, on_progress: Progress | None = None,
-            **role_kw: Any) -> Analysis:
+            better: str | None = None, min_effect: float | None = None, **role_kw: Any) -> Analysis:
     """Run the whole battery. Roles not given are filled by auto mapping; a method
     that cannot run records its typed error and the others still run. ``params``
-    maps a method id to its own parameters."""
+    maps a method id to its own parameters. ``better`` ("higher" or "lower") says which
+    direction of the outcome is good (None: the default for the outcome's name and the
+    domain); ``min_effect`` is the smallest improvement that matters, in outcome units."""
+    resolve_direction(better, None)  # a bad direction or minimum effect fails before any work
+    check_min_effect(min_effect)
     from .domain import detect_domain
     from .mapping import infer_roles
 
@@ -99,26 +103,31 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
     results, errors, elapsed = run.results, run.errors, run.elapsed
     return assemble(dataset, mapping.to_dict(), domain.to_dict(), resolved, choices, results, errors, elapsed,
                     estimand=estimand, alpha=alpha, seed=seed, value_per_unit=value_per_unit,
-                    cost_per_treated=cost_per_treated)
+                    cost_per_treated=cost_per_treated, better=better, min_effect=min_effect)
 
 
 def assemble(dataset: Dataset, mapping: dict[str, Any], domain: dict[str, Any], roles: Roles,
              choices: Sequence[Choice], results: dict[str, EffectResult], errors: dict[str, dict[str, str]],
              elapsed: dict[str, float], *, estimand: str = "ate", alpha: float = 0.05, seed: int = 0,
-             value_per_unit: float | None = None, cost_per_treated: float = 0.0) -> Analysis:
+             value_per_unit: float | None = None, cost_per_treated: float = 0.0, better: str | None = None,
+             min_effect: float | None = None) -> Analysis:
     """Score, pick the headline and decide, given the estimates (the app runs the
     methods itself, one cached call each, then calls this)."""
+    resolve_direction(better, None)
+    check_min_effect(min_effect)
     all_results = list(results.values())
-    cas = {m: score(r, others=all_results, elapsed_seconds=elapsed.get(m)) for m, r in results.items()}
+    cas = {m: score(r, others=all_results, data=dataset) for m, r in results.items()}
     headline = next((m for m in headline_order(roles) if m in results), next(iter(results), None))
     decision = None
     if headline:
         decision = decide(results[headline], cas=cas[headline], others=all_results,
                           value_per_unit=value_per_unit, cost_per_treated=cost_per_treated,
-                          treated_units=results[headline].diagnostics.get("n_treated"))
+                          treated_units=results[headline].diagnostics.get("n_treated"), better=better,
+                          min_effect=min_effect, domain=(domain or {}).get("name"))
     return Analysis(source=dataset.source, sha256=dataset.sha256, n_rows=dataset.n_rows, n_cols=dataset.n_cols,
                     roles=roles, mapping=mapping, domain=domain, selection=tuple(choices),
                     results=results, errors=errors, cas=cas, elapsed={k: round(v, 4) for k, v in elapsed.items()},
                     headline=headline, decision=decision,
                     params={"estimand": estimand, "alpha": alpha, "seed": seed,
-                            "value_per_unit": value_per_unit, "cost_per_treated": cost_per_treated})
+                            "value_per_unit": value_per_unit, "cost_per_treated": cost_per_treated,
+                            "better": better, "min_effect": min_effect})

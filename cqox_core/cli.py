@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimand", choices=("ate", "att"), default="ate")
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--value-per-unit", type=float, default=None)
+    p.add_argument("--better", choices=("higher", "lower"), default=None,
+                   help="which direction of the outcome is good (default: read from the outcome's name and "
+                        "the domain, and reported with its reason)")
+    p.add_argument("--min-effect", type=float, default=None, metavar="X",
+                   help="smallest improvement that matters, in outcome units; a clear effect below it is CANARY")
+    p.add_argument("--value-per-unit", type=float, default=None,
+                   help="value of one unit of improvement of the outcome (money view)")
     p.add_argument("--cost-per-treated", type=float, default=0.0)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("users", help="manage app users: add, remove, list, set-role")
@@ -221,7 +227,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     dataset = load(args.data)
     report = analyze(dataset, estimand=args.estimand, alpha=args.alpha, seed=args.seed,
                      value_per_unit=args.value_per_unit, cost_per_treated=args.cost_per_treated,
-                     **role_kwargs(args))
+                     better=args.better, min_effect=args.min_effect, **role_kwargs(args))
     if args.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
         return 0
@@ -235,6 +241,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if report.decision:
         print(f"decision ({report.headline}): {report.decision.label} {', '.join(report.decision.reason_codes)}")
         print(f"  {report.decision.explanation}")
+        if report.decision.direction:
+            d = report.decision.direction
+            print(f"  direction: {d.better} is better ({d.source}): {d.reason}")
     return 0
 
 

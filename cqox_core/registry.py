@@ -121,6 +121,8 @@ class MethodSpec:
     title: str
     summary: str
     params: tuple[Param, ...] = ()
+    #: Where the standard error comes from (influence function, sandwich, bootstrap ...), one line.
+    inference: str = ""
     #: Lower ranks are preferred as the headline among results of the design the roles point to;
     #: None: never the headline.
     headline_rank: int | None = None
@@ -154,7 +156,8 @@ class MethodSpec:
         return {"id": self.id, "family": self.family, "design": self.design, "estimands": list(self.estimands),
                 "title": self.title, "summary": self.summary, "requires": self.requires.to_dict(),
                 "version": self.version, "defaults": self.defaults,
-                "params": [p.to_dict() for p in self.params], "headline_rank": self.headline_rank,
+                "params": [p.to_dict() for p in self.params], "inference": self.inference,
+                "headline_rank": self.headline_rank,
                 "battery": self.battery, "references": [r.to_dict() for r in self.references],
                 "test": self.test_path, "module": self.module}
 
@@ -190,7 +193,8 @@ def _signature_params(method_id: str, func: Callable, help_text: dict[str, str])
 
 
 def register(method_id: str, *, family: str, design: Design, estimands: tuple[str, ...], requires: Requirements,
-             title: str, summary: str, params: dict[str, str] | None = None, headline_rank: int | None = None,
+             title: str, summary: str, params: dict[str, str] | None = None, inference: str = "",
+             headline_rank: int | None = None,
              battery: bool = True, e_value: bool = True, resampling: Callable[..., Any] | None = None,
              example: Callable[..., Example] | None = None, references: tuple[Reference, ...] = (),
              version: str = "1", transparency: float = 1.0, cost_exponent: float = 1.0) -> Callable:
@@ -201,7 +205,7 @@ def register(method_id: str, *, family: str, design: Design, estimands: tuple[st
             raise ValueError(f"method {method_id!r} registered twice")
         _REGISTRY[method_id] = MethodSpec(
             id=method_id, func=func, family=family, design=design, estimands=estimands, requires=requires,
-            title=title, summary=summary, params=_signature_params(method_id, func, params or {}),
+            title=title, summary=summary, params=_signature_params(method_id, func, params or {}), inference=inference,
             headline_rank=headline_rank, battery=battery, e_value=e_value, resampling=resampling,
             example=example, references=references, version=version, transparency=transparency,
             cost_exponent=cost_exponent, module=func.__module__)

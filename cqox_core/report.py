@@ -67,7 +67,10 @@ import cqox_core as cq
 data = cq.load({path!r})
 roles = cq.Roles.from_dict({json.dumps(roles)})
 report = cq.analyze(data, roles=roles, methods={methods!r}, estimand={params.get("estimand", "ate")!r},
-                    alpha={params.get("alpha", 0.05)!r}, seed={params.get("seed", 0)!r})
+                    alpha={params.get("alpha", 0.05)!r}, seed={params.get("seed", 0)!r},
+                    better={params.get("better")!r}, min_effect={params.get("min_effect")!r},
+                    value_per_unit={params.get("value_per_unit")!r},
+                    cost_per_treated={params.get("cost_per_treated", 0.0)!r})
 for method, result in report.results.items():
     print(result.summary())
 print("decision:", report.decision.label if report.decision else None)

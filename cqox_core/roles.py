@@ -24,6 +24,49 @@ MULTI_ROLES: tuple[str, ...] = ("covariates", "instrument")
 VALUE_ROLES: tuple[str, ...] = ("cutoff", "treated_value")
 
 
+@dataclass(frozen=True)
+class RoleInfo:
+    """How a role is shown: a label, what it means in plain words, and where it sits on the Mapping page."""
+
+    label: str
+    help: str
+    group: str  # "main" | "design" | "advanced"
+
+
+#: Every role, described once: the Mapping page's widgets, selection's "what would unlock it"
+#: and the CLI's flag help all read this.
+ROLE_INFO: dict[str, RoleInfo] = {
+    "outcome": RoleInfo("Outcome", "the result you want to explain, measured after treatment", "main"),
+    "treatment": RoleInfo("Treatment", "who received the intervention (0/1, yes/no, two labels, or a dose)", "main"),
+    "covariates": RoleInfo("Covariates (measured before treatment)",
+                           "characteristics measured before treatment that drive both treatment and outcome; "
+                           "never anything measured after treatment", "main"),
+    "instrument": RoleInfo("Instrument(s)", "a variable that shifts treatment but affects the outcome only through "
+                                            "it (this cannot be verified from the data)", "design"),
+    "running": RoleInfo("Running variable", "the score whose threshold decides treatment", "design"),
+    "cutoff": RoleInfo("Cutoff", "the threshold of the running variable", "design"),
+    "unit": RoleInfo("Unit id", "the id of each unit observed repeatedly (panel data), or the group of a "
+                                "repeated cross-section", "design"),
+    "time": RoleInfo("Time", "the period of each observation", "design"),
+    "cohort": RoleInfo("Cohort (first treated period)", "the first treated period of each unit (0 = never)",
+                       "design"),
+    "cluster": RoleInfo("Cluster", "groups whose members share shocks (school, region): standard errors allow for "
+                                   "correlation within them", "design"),
+    "weight": RoleInfo("Sampling weight", "survey or frequency weights", "design"),
+    "mediator": RoleInfo("Mediator", "a variable on the path from treatment to outcome, measured after treatment",
+                         "advanced"),
+    "site": RoleInfo("Target-population flag", "1 for rows of the population the effect should be transported "
+                                               "to (covariates only needed there), 0 for the study sample",
+                     "advanced"),
+    "lat": RoleInfo("Latitude", "latitude of each unit in degrees (geographic designs)", "advanced"),
+    "lon": RoleInfo("Longitude", "longitude of each unit in degrees (geographic designs)", "advanced"),
+    "exposure": RoleInfo("Network exposure", "the share (or count) of each unit's neighbours that are treated",
+                         "advanced"),
+    "treated_value": RoleInfo("Treated value", "which value of a non-binary treatment column means treated",
+                              "advanced"),
+}
+
+
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()

@@ -9,24 +9,8 @@ import pandas as pd
 from . import registry
 from .data import Dataset, as_dataset
 from .results import to_jsonable
-from .roles import Roles
+from .roles import ROLE_INFO, Roles
 
-ROLE_HELP = {
-    "outcome": "the result you want to explain (measured after treatment)",
-    "treatment": "who received the intervention (0/1 or two labels)",
-    "covariates": "characteristics measured before treatment that drive both treatment and outcome",
-    "instrument": "a variable that shifts treatment but affects the outcome only through it",
-    "running": "the score whose threshold decides treatment",
-    "cutoff": "the threshold of the running variable",
-    "unit": "the id of each unit observed over time",
-    "time": "the period of each observation",
-    "cohort": "the first treated period of each unit (0 = never)",
-    "mediator": "a variable on the path from treatment to outcome",
-    "cluster": "groups whose members share shocks (school, region)",
-    "site": "1 for rows of the target population",
-    "exposure": "the share of treated neighbours",
-    "lat": "latitude", "lon": "longitude",
-}
 
 
 @dataclass(frozen=True)
@@ -68,7 +52,7 @@ def _check(spec: registry.MethodSpec, data: Dataset, roles: Roles) -> Choice:
         return Choice(**base, runnable=False, reason=f"column(s) not in the data: {', '.join(absent)}",
                       unlock=tuple(f"fix the role pointing at '{c}'" for c in absent))
     if missing:
-        unlock = tuple(f"set {r}: {ROLE_HELP.get(r, r)}" for r in missing)
+        unlock = tuple(f"set {r}: {ROLE_INFO[r].help if r in ROLE_INFO else r}" for r in missing)
         return Choice(**base, runnable=False, reason=f"needs {', '.join(missing)}", unlock=unlock)
     if data.n_rows < req.min_rows:
         return Choice(**base, runnable=False, reason=f"needs at least {req.min_rows} rows, has {data.n_rows}",

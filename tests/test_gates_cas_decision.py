@@ -73,10 +73,15 @@ def test_cas_components_follow_diagnostics():
                                 "overall", "explanation"}
 
 
-def test_scalability_bands_from_projected_time():
-    fast = score(result(), elapsed_seconds=0.001)   # projects to 1 s at 1M rows
-    slow = score(result(), elapsed_seconds=2.0)     # projects to 2000 s at 1M rows
-    assert fast.scalability == 10 and slow.scalability == 0
+def test_scalability_is_a_deterministic_function_of_the_data_size():
+    """Not the clock: identical runs score the same, bigger or costlier problems score lower."""
+    base = score(result(), elapsed_seconds=0.001)
+    assert score(result(), elapsed_seconds=2.0).scalability == base.scalability
+    big = score(result(n_obs=1_000_000, roles={"covariates": ["a", "b", "c"]}))
+    costly = score(result(method="panel_matching", n_obs=1_000_000, roles={"covariates": ["a", "b", "c"]}))
+    assert base.scalability > big.scalability > costly.scalability
+    # 10 / (1 + sqrt(1e6 * 4 / 1e8)) = 8.33 for a linear method at 1M rows with 3 covariates
+    assert big.scalability == pytest.approx(10 / (1 + math.sqrt(4e6 / 1e8)), abs=0.01)
 
 
 def test_decision_rules():

@@ -44,6 +44,16 @@ import numpy as np
 from ..errors import EstimationError, MethodError
 from ..inference import LeastSquares, OLSFit, least_squares
 
+@dataclass(frozen=True)
+class AbsorbedFit(OLSFit):
+    """An ``OLSFit`` with fixed effects absorbed: ``xtx_inv`` belongs to ``regressors``, the residualised
+    design (0 in the rows and columns of the intercept and of absorbed terms); ``n_params`` is K of the
+    small-sample factors (slopes + fixed effects as counted for this covariance)."""
+
+    regressors: np.ndarray | None = None
+    n_params: int = 0
+
+
 #: Stacked levels of the extra factors above which G (L x L) and its L residualisations get too costly.
 MAX_EXTRA_LEVELS = 5_000
 
@@ -156,7 +166,7 @@ def fixed_effect_count(codes: np.ndarray, cluster: np.ndarray | None = None) -> 
 
 def absorbed_ols(design: np.ndarray, y: np.ndarray, codes: np.ndarray, *, cov_type: str,
                  cluster: np.ndarray | None = None, weights: np.ndarray | None = None,
-                 names: list[str] | None = None) -> tuple[OLSFit, list[str]]:
+                 names: list[str] | None = None) -> tuple[AbsorbedFit, list[str]]:
     """``inference.ols`` of y on ``design`` (column 0 the intercept) with the factors ``codes`` absorbed.
 
     The returned fit keeps the design's column positions; the intercept, absorbed by the fixed effects,
@@ -178,7 +188,7 @@ def absorbed_ols(design: np.ndarray, y: np.ndarray, codes: np.ndarray, *, cov_ty
         gone = [(names or [f"column {j + 1}" for j in range(alive.size)])[j] for j in np.flatnonzero(~alive)]
         notes.append(f"Term(s) {', '.join(gone)} do not vary within the levels of the absorbed fixed effects, which "
                      "already account for them; they were left out.")
-    fit = least_squares(Xt[:, alive], yt, weights=fe.weights if weights is not None else None)
+    fit = least_squares(Xt[:, alive], yt, weights=weights)   # raw weights: the scale callers expect
     k = int(alive.sum())
     df_resid = n - k - fixed_effect_count(codes)
     if df_resid <= 0:
@@ -194,11 +204,13 @@ def absorbed_ols(design: np.ndarray, y: np.ndarray, codes: np.ndarray, *, cov_ty
     coef[columns] = fit.coef
     cov_full = np.full((full, full), np.nan)
     cov_full[np.ix_(columns, columns)] = cov
-    xtx_inv = np.full((full, full), np.nan)
+    xtx_inv = np.zeros((full, full))                # zeros: absorbed terms carry no influence
     xtx_inv[np.ix_(columns, columns)] = fit.xtx_inv
     resid = yt - Xt[:, alive] @ fit.coef          # FWL: the residuals of the model with the dummies
-    return OLSFit(coef=coef, cov=cov_full, resid=resid, df_resid=df_resid, cov_type=cov_type,
-                  xtx_inv=xtx_inv), notes
+    regressors = np.column_stack([np.zeros(n), Xt])
+    n_params = k + fixed_effect_count(codes, cluster if cov_type == "cluster" else None)
+    return AbsorbedFit(coef=coef, cov=cov_full, resid=resid, df_resid=df_resid, cov_type=cov_type,
+                       xtx_inv=xtx_inv, regressors=regressors, n_params=n_params), notes
 
 
 def _covariance(fit: LeastSquares, fe: AbsorbedEffects, codes: np.ndarray, cov_type: str,

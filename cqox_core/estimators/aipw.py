@@ -61,6 +61,7 @@ def check_aipw_params(n_folds: int, outcome_learner: str, propensity_learner: st
           title="Augmented IPW (doubly robust)",
           summary="Combines a model of the outcome with a model of who gets treated; the answer stays right if "
                   "either model is right. Models are fitted on other folds of the data than they are used on.",
+          inference="influence function (cross-fitted)",
           params={
               "n_folds": "Cross-fitting folds: each unit's nuisance predictions come from models that did not "
                          "see it.",

@@ -571,6 +571,7 @@ def summarise(full: EffectResult, run: BootstrapRun, alpha: float) -> EffectResu
           title="Bootstrap (wraps another method)",
           summary="Re-runs a chosen method on many resampled copies of the data (whole clusters when a cluster "
                   "is set) and reads the uncertainty off the spread of its answers.",
+          inference="bootstrap (percentile or BCa; clusters resampled whole)",
           params={
               "of": "The method whose uncertainty the bootstrap measures.",
               "n_boot": "Bootstrap replications; 200 gives standard errors within about 5%.",

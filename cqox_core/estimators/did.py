@@ -164,6 +164,7 @@ def _with_absorbed_effects(fe: TwoWayFixedEffects, dd: DidData) -> tuple[TwoWayF
           title="Difference-in-differences (two-way fixed effects)",
           summary="Compares how the outcome changed for treated units with how it changed for untreated ones, "
                   "removing unit and period effects (the classic 2x2 and its two-way fixed-effects form).",
+          inference="cluster-robust (CR1, as pyfixest)",
           headline_rank=20, example=examples.single_adoption, transparency=0.9, cost_exponent=1.0)
 def did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
         seed: int = 0) -> EffectResult:

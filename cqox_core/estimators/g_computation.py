@@ -181,6 +181,7 @@ def bootstrap_summary(draws: np.ndarray, alpha: float, warnings: list[str]) -> t
           title="G-computation (standardisation)",
           summary="Predicts every unit's outcome both with and without treatment from an outcome model fitted in "
                   "each group, then averages the difference; uncertainty comes from resampling the data.",
+          inference="seeded bootstrap",
           params={
               "outcome_learner": "Model for the outcome in each group: linear (transparent) or gradient boosting "
                                  "(flexible).",

@@ -58,6 +58,7 @@ def ipw_diagnostics(prep: Prepared, e: np.ndarray, w: np.ndarray, keep: np.ndarr
           title="Inverse probability weighting",
           summary="Models each unit's chance of being treated from the covariates, then reweights the groups so "
                   "they resemble the same population before comparing their average outcomes.",
+          inference="M-estimation sandwich including the propensity model",
           params={
               "trim": "Drop units whose propensity score is below this value or above 1 minus it. Extreme "
                       "scores give huge weights; 0.01 removes only the most extreme.",

@@ -256,6 +256,7 @@ def _residual_checks(resid: np.ndarray, season_period: float | None) -> dict[str
           title="Interrupted time series",
           summary="Fits the trend before an intervention and measures the jump in level and the change in slope "
                   "after it (segmented regression with Newey-West standard errors).",
+          inference="Newey-West (HAC)",
           params={
               "maxlags": "Lags of autocorrelation the Newey-West standard error allows for; empty = chosen from "
                          "the series length.",

@@ -629,6 +629,7 @@ def strength_warnings(diag: dict[str, Any]) -> list[str]:
                   "instrument) to remove hidden confounding, by two-stage least squares. With a binary treatment "
                   "the estimate is the effect for those whose treatment the instrument changes (LATE); with a "
                   "continuous treatment it is the effect of one unit of treatment ('ate').",
+          inference="HC1 / HC3 / cluster",
           params={
               "cov_type": "Standard-error formula: HC1 (robust to unequal variances, the default), HC3 or "
                           "classical; a cluster role gives cluster-robust errors instead.",

@@ -307,6 +307,7 @@ def _check_params(lag: int, leads: int, refinement: str, size_match: int, n_boot
           title="Panel matching",
           summary="Matches each unit that switches into treatment with units that had the same treatment history "
                   "and similar past outcomes, then compares how their outcomes changed (difference-in-differences).",
+          inference="block bootstrap over units",
           params={
               "lag": "Number of past periods whose treatment history must match exactly.",
               "leads": "Periods after the switch for which effects are estimated (0 = the switch period).",

@@ -392,6 +392,7 @@ def no_match_error(estimand: str, caliper: float, width: float) -> EstimationErr
           title="Propensity score matching",
           summary="Pairs each treated unit with the untreated unit(s) most alike in their estimated chance of "
                   "treatment, then compares the outcomes within the pairs.",
+          inference="Abadie-Imbens (2006)",
           params={
               "k": "Number of comparison units matched to each treated unit. More neighbours: less noise, more "
                    "bias.",

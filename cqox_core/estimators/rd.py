@@ -834,6 +834,7 @@ ESTIMAND_NOTE = {
           title="Regression discontinuity",
           summary="Compares units just below and just above a cutoff of a score, with local linear fits, a "
                   "data-driven bandwidth and robust bias-corrected intervals (sharp, or fuzzy with take-up).",
+          inference="robust bias-corrected (nearest-neighbour variance)",
           params={
               "p": "Degree of the local polynomial on each side of the cutoff (1 = local linear, the standard).",
               "kernel": "How the weight of a unit falls with its distance from the cutoff inside the bandwidth.",

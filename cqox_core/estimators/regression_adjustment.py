@@ -22,9 +22,28 @@ variance (Angrist 1998). Standard errors follow fixest / pyfixest with fixed
 effects (see ``_absorb``: classical, HC1 and CR1 match pyfixest; HC3, which
 pyfixest refuses with fixed effects, is exact and matches statsmodels with the
 dummies). Rows alone in their level are left out, as fixest does.
+
+Standard error of the ATT. The sandwich (HC3, HC1, classical or cluster) of the
+coefficient on T treats the centre of the covariates as a known constant. For
+the ATE that centre is the mean of all rows, fixed once the sample is drawn, and
+Lin (2013) shows the HC sandwich is then valid (conservative) for the
+sample ATE. For the ATT the centre is the mean over the treated, and who is
+treated is random, so its sampling error is part of the estimate's. With
+tau(c) = a1 - a0 + (b1 - b0)'c the delta method adds d' Var(xbar_T) d,
+d = b1 - b0: the influence-function term (T/p)(tau(X) - ATT) of the population
+ATT (Imbens & Wooldridge 2009, J. Econ. Lit. 47:5, on population versus sample
+effects; Stata's teffects ra gets it by stacking the means into its M-estimation,
+Negi & Wooldridge 2021, Econometric Rev. 40:504). Per unit
+D_i = w_i T_i d'(X_i - xbar_T) / sum_T w, and the variance becomes
+V_sandwich + n1/(n1 - 1) sum_i D_i^2 + 2 sum_i R_i D_i, R_i the regression's own
+influence on the coefficient on T (the cross sum is exactly 0 without weights, by
+the treated arm's normal equations); with clusters the sums are taken within
+clusters and scaled like CR1. The interval then covers the population ATT; for
+the ATT of the treated units at hand it is conservative.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Literal
 
 import numpy as np
@@ -38,7 +57,7 @@ from ..results import EffectResult
 from ..roles import Roles
 from ..inference import OLSFit, least_squares, ols
 from ..prep import Prepared, RowSampler, many_level_covariates, prepare, row_sampler
-from ._absorb import absorbed_ols, fixed_effect_count
+from ._absorb import AbsorbedFit, absorbed_ols, fixed_effect_count
 from ._common import finish, is_binary_treatment
 
 
@@ -59,6 +78,40 @@ def regression_design(prep: Prepared, *, binary: bool, estimand: str, interacted
         raise EstimationError(f"{design.shape[1]} regression terms for {n} rows: the model cannot be fitted.",
                               "Use fewer covariates or set interacted=False.", code="E-EST-002")
     return design
+
+
+def treated_centring_variance(prep: Prepared, design: np.ndarray, fit: OLSFit, *,
+                               cluster: np.ndarray | None) -> float:
+    """Delta-method variance of the ATT due to the estimated treated covariate means (module docstring).
+
+    ``design`` is the interacted [1, T, Xc, Xc*T] with Xc centred at the treated (weighted) means and
+    ``fit`` its least-squares fit, so coef[2+k:] = d, the treated minus untreated slopes. With fixed
+    effects absorbed (an ``AbsorbedFit``) the regression's influence on T uses the residualised design its
+    (X'WX)^-1 belongs to (FWL: the same row as in the model with the dummies), and the CR1 factor counts
+    the fixed effects as that fit does.
+    """
+    coef = fit.coef
+    k = prep.X.shape[1]
+    if k == 0:
+        return 0.0
+    t = prep.t.astype(float)
+    w = prep.weight if prep.weight is not None else np.ones(prep.n)
+    xc = design[:, 2:2 + k]
+    d = coef[2 + k:2 + 2 * k]
+    total = float(np.sum(w * t))
+    own = w * t * (xc @ d) / total                       # D_i, zero for the untreated
+    # R_i, the regression's influence on the coefficient on T: row 1 of (X'WX)^-1 x_i w_i e_i
+    absorbed = isinstance(fit, AbsorbedFit)
+    regression = ((fit.regressors if absorbed else design) @ fit.xtx_inv[1]) * w * fit.resid
+    if cluster is None:
+        n1 = int(t.sum())
+        return float(n1 / max(n1 - 1, 1) * own @ own + 2.0 * regression @ own)
+    _, idx = np.unique(cluster, return_inverse=True)
+    g = int(idx.max()) + 1
+    own_g, regression_g = np.bincount(idx, own, g), np.bincount(idx, regression, g)
+    n_params = fit.n_params if absorbed else design.shape[1]
+    factor = (g / max(g - 1, 1)) * ((prep.n - 1) / max(prep.n - n_params, 1))   # as CR1 in ols()
+    return float(factor * (own_g @ own_g + 2.0 * regression_g @ own_g))
 
 
 def treatment_coefficient(prep: Prepared, *, binary: bool, estimand: str, interacted: bool) -> float:
@@ -103,6 +156,7 @@ def fit_design(prep: Prepared, design: np.ndarray, *, cov_type: str, cluster: np
           title="Regression adjustment",
           summary="Compares treated and untreated after modelling the outcome on the covariates with least "
                   "squares (Lin's fully interacted form for a binary treatment).",
+          inference="HC3, or cluster-robust (CR1) with a cluster role",
           params={
               "interacted": "Lin's estimator: lets the covariates' effect differ between groups (recommended).",
               "cov_type": "Standard-error formula; HC3 is robust to unequal variances and safe in small samples.",
@@ -129,7 +183,11 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
         warnings.append(f"Only {len(np.unique(cluster))} clusters for {design.shape[1]} regression terms: "
                         "cluster-robust standard errors are unreliable (too small) in this setting. Use fewer "
                         "covariates, set interacted=False, or compare with the bootstrap (of=regression_adjustment).")
-    est, se = float(fit.coef[1]), float(fit.se[1])
+    est, variance = float(fit.coef[1]), float(fit.cov[1, 1])
+    centring = binary and interacted and estimand == "att"
+    if centring:
+        variance += treated_centring_variance(prep, design, fit, cluster=cluster)
+    se = math.sqrt(variance) if variance >= 0 else math.nan
     diagnostics = standard_diagnostics(prep) if binary else {"n": n}
     if not binary and X.shape[1]:
         from ..diagnostics import variance_inflation
@@ -151,6 +209,8 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
                            fixed_effect_count=fixed_effect_count(prep.fixed_effects, cluster))
         se_method += (f", with the fixed effects of {', '.join(prep.absorbed)} absorbed (small-sample factor as "
                       "fixest/pyfixest)")
+    if centring:
+        se_method += " plus the delta-method term for the estimated treated covariate means"
     return finish("regression_adjustment", estimand if binary else "ate", est, se, alpha=alpha, n_obs=n,
                   se_method=se_method, diagnostics=diagnostics, warnings=warnings,
                   df=fit.df_resid if kind == "cluster" else None)

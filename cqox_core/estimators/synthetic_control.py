@@ -701,6 +701,7 @@ def conformal_interval(problem: ConformalProblem, alpha: float, guess: float, sc
           title="Synthetic control",
           summary="Builds a weighted average of untreated units that tracks the treated unit before treatment, and "
                   "reads the effect as the gap after it; placebo runs give the p-value.",
+          inference="conformal permutation interval; placebo p-value (no sampling SE)",
           params={
               "treated_unit": "Which unit is the treated one; empty = the unit whose treatment switches on.",
               "v": "Weights of the pre-period outcomes in the fit: equal, or optimised for prediction.",

@@ -1,6 +1,8 @@
 """Render a VisualSpec with Plotly (the renderer that is always available)."""
 from __future__ import annotations
 
+from typing import Callable
+
 import plotly.graph_objects as go
 
 from .specs import VisualSpec
@@ -84,6 +86,11 @@ def _lines(spec: VisualSpec) -> go.Figure:
 
 RENDERERS = {"lines": _lines, "forest": _forest, "love": _love, "overlap": _histogram, "weights": _histogram, "radar": _radar,
              "coef": _coef}
+
+
+def register_renderer(kind: str, draw: Callable[[VisualSpec], go.Figure]) -> None:
+    """Add a renderer for a new figure kind (a method's figures module calls this)."""
+    RENDERERS[kind] = draw
 
 
 def render(spec: VisualSpec) -> go.Figure:

@@ -200,6 +200,8 @@ def rd_plot(result: Mapping[str, Any]) -> VisualSpec | None:
 
 def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
     """Every figure the analysis supports, headline method's diagnostics first."""
+    from .methods import figures as method_figures
+
     results = analysis.get("results", {})
     specs: list[VisualSpec | None] = [forest_plot(results)]
     head = analysis.get("headline")
@@ -208,6 +210,7 @@ def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
         r = results[m]
         specs += [balance_plot(r), overlap_plot(r), weight_plot(r), by_plot(r), series_plot(r), placebo_plot(r),
                   rd_plot(r)]
+        specs += method_figures(m, r)
     if head and head in analysis.get("cas", {}):
         specs.append(cas_radar(analysis["cas"][head], head))
     seen: set[str] = set()

@@ -201,7 +201,8 @@ def test_event_time_path_recovers_dynamics_and_flat_pre_periods(simulated, simul
 
 
 def test_pre_trend_test_detects_a_violation():
-    # With a linear pre-trend of 0.3 per period for cohort 7 the joint Wald test on e < 0 must reject;
+    # With a linear pre-trend of 0.3 per period for cohort 7 the pre-trend test must reject (cohort 7's
+    # mean pre-period change, one of the sup-t test's estimates, has |t| about 12);
     # without it (the fixture) it must not reject at 1%.
     frame, _, _ = simulate_staggered(seed=5, n_units=400, pre_trend=0.3)
     res = run(frame, n_boot=0)

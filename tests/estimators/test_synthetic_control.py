@@ -497,5 +497,6 @@ def test_prop99_gets_an_interval_and_a_verdict(prop99):
     assert res.p_value == pytest.approx(1 / 31) and res.diagnostics["p_value_source"] == "conformal"
     assert math.isnan(res.std_error)
     assert res.ci_lower < res.estimate < res.ci_upper < 0
-    decision = cq.decide(res, cas=cq.score(res))
+    # Proposition 99 aimed to cut smoking: fewer packs per capita is the good direction
+    decision = cq.decide(res, cas=cq.score(res), better="lower")
     assert "HOLD_NO_CLEAR_EFFECT" not in decision.reason_codes and decision.label != "HOLD"
