@@ -88,7 +88,7 @@ class AbsorbedEffects:
         if offsets[-1] > MAX_EXTRA_LEVELS:
             raise EstimationError(f"{int(offsets[-1])} levels of additional fixed effects are more than CQOx absorbs "
                                   f"exactly ({MAX_EXTRA_LEVELS}).",
-                                  "Absorb fewer many-level covariates, or aggregate them.", code="E-EST-004")
+                                  "Absorb fewer many-level covariates, or aggregate them.", code="E-EST-006")
         made = cls(weights, base, extra, offsets, np.zeros((0, 0)))
         if not offsets[-1]:
             return made
