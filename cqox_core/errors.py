@@ -114,6 +114,7 @@ CATALOGUE: dict[str, str] = {
     "E-EST-068": "No treated unit has a matched set of controls with the same treatment history.",
     "E-EST-069": "The panel has fewer periods than the treatment history (lag) needs.",
     "E-EST-070": "Averaged over units, some periods are treated for some units and not others: no single start.",
+    "E-EST-071": "More levels of fixed effects to absorb than CQOx absorbs exactly.",
     # --- saved analyses and users
     "E-STORE-001": "No saved analysis has this id.",
     "E-STORE-002": "The saved analysis has not been shared with you.",

@@ -19,6 +19,14 @@ aweights). When most (unit, period) cells hold several rows the data are read as
 repeated cross-sections: --unit names the group, the fixed effects are group
 effects and the SE is HC1 unless a cluster is named.
 
+A text covariate with more than 50 values (a store, village or school) enters as
+a further set of fixed effects, absorbed exactly beside the unit and period
+effects (``_absorb``: its dummies are partialled out through their normal
+equations, no iteration); K counts its levels as pyfixest does (less one, and
+not at all when nested in the clusters), and rows alone in one of its levels
+are left out as fixest does. One constant within units is already absorbed by
+the unit effects.
+
 Under staggered adoption the TWFE coefficient mixes clean and "forbidden"
 2x2 comparisons (Goodman-Bacon 2021, J. Econometrics 225:254); the
 decomposition is attached and its forbidden share stated in a warning.
@@ -35,12 +43,14 @@ from ..data import Dataset
 from ..datasets import examples
 from ..diagnostics.bacon import bacon_decomposition
 from ..registry import Reference, Requirements, register
+from ..prep import singleton_rows
 from ..results import EffectResult
 from ..roles import Roles
+from ._absorb import AbsorbedEffects, nested_in
 from ._common import finish, period_value
 from ._twfe import (STAGGERED_HINT, DidData, TwoWayFixedEffects, _absorbed_regressors, _design_description,
-                    _inference_diagnostics, _outcome_warnings, _se_method, _switches_off, fit_residualised,
-                    tidy_did_data, validate_design)
+                    _inference_diagnostics, _outcome_warnings, _se_method, _subset, _switches_off,
+                    fit_residualised, tidy_did_data, validate_design)
 
 
 
@@ -114,6 +124,40 @@ def _means_table(dd: DidData) -> dict[str, float] | None:
     return cell
 
 
+def _drop_absorbed_singletons(dd: DidData) -> DidData:
+    """Rows alone in their unit, period or level of an absorbed covariate, dropped repeatedly (as fixest)."""
+    single = singleton_rows(np.column_stack([dd.unit, dd.time, dd.absorbed_codes]))
+    if not single.any():
+        return dd
+    return _subset(dd, ~single, f"{int(single.sum())} row(s) alone in their level of "
+                                f"{', '.join(repr(c) for c in dd.absorbed)} (or then in their unit or period) were "
+                                "left out: their own fixed effect fits them exactly (as fixest/pyfixest do).")
+
+
+def _with_absorbed_effects(fe: TwoWayFixedEffects, dd: DidData) -> tuple[TwoWayFixedEffects | AbsorbedEffects,
+                                                                         int, list[str]]:
+    """Unit and period effects plus those of the absorbed covariates; the extra K (as pyfixest counts it).
+
+    A covariate constant within every unit (a household's village) is the unit effects' business: it is left
+    out and not counted (pyfixest would count its levels in K, though they add no parameter).
+    """
+    keep, extra, notes = [], 0, []
+    for j, name in enumerate(dd.absorbed):
+        codes = dd.absorbed_codes[:, j]
+        levels = int(codes.max()) + 1
+        if nested_in(dd.unit, codes):
+            notes.append(f"'{name}' does not change within units, so the unit fixed effects already absorb it.")
+            continue
+        keep.append(j)
+        if dd.cluster is None or not nested_in(codes, dd.cluster):
+            extra += levels - 1
+        notes.append(f"'{name}' ({levels} values) entered as fixed effects beside the unit and period effects "
+                     "(absorbed rather than estimated).")
+    if not keep:
+        return fe, 0, notes
+    return AbsorbedEffects.build(fe.residualise, dd.absorbed_codes[:, keep], fe.weights), extra, notes
+
+
 @register("did", family="difference_in_differences", design="panel", estimands=("att",),
           requires=Requirements(roles=("outcome", "treatment", "unit", "time"), recommended=("covariates",),
                                 treatment="binary", panel=True, min_rows=4),
@@ -163,12 +207,20 @@ def _means_table(dd: DidData) -> dict[str, float] | None:
 def did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
         seed: int = 0) -> EffectResult:
     """Two-way fixed-effects DiD with cluster-robust (CR1) standard errors by unit."""
-    dd = validate_design(tidy_did_data(data, roles), method="did")
+    dd = validate_design(tidy_did_data(data, roles, absorb=True), method="did")
+    if dd.absorbed:
+        dd = _drop_absorbed_singletons(dd)
     fe = TwoWayFixedEffects.build(dd.unit, dd.time, dd.weights)
+    extra_fe, absorbed_notes = 0, []
+    if dd.absorbed:
+        fe, extra_fe, absorbed_notes = _with_absorbed_effects(fe, dd)
     W, names, notes = _absorbed_regressors(fe, dd.d[:, None], ["treatment"], dd.X, dd.x_names)
-    fit = fit_residualised(fe.residualise(dd.y), W, fe, dd.unit, dd.time, dd.cluster)
-    warnings = list(dd.warnings) + notes + _outcome_warnings(dd)
+    fit = fit_residualised(fe.residualise(dd.y), W, fe, dd.unit, dd.time, dd.cluster, extra_fe=extra_fe)
+    warnings = list(dd.warnings) + absorbed_notes + notes + _outcome_warnings(dd)
     diagnostics = _design_description(dd) | _inference_diagnostics(fit, dd)
+    if dd.absorbed:
+        diagnostics["absorbed_fixed_effects"] = {c: int(dd.absorbed_codes[:, j].max()) + 1
+                                                 for j, c in enumerate(dd.absorbed)}
     diagnostics["coefficients"] = {n: float(c) for n, c in zip(names, fit.coef)}
     if (table := _means_table(dd)) is not None:
         diagnostics["means"] = table
@@ -178,7 +230,7 @@ def did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha:
                         "also compares switches on with switches off, which assumes effects end when treatment "
                         "ends.")
     if dd.staggered:
-        bacon, note = bacon_diagnostics(dd, bool(names[1:]))
+        bacon, note = bacon_diagnostics(dd, bool(names[1:]) or bool(dd.absorbed))
         if bacon is not None:
             diagnostics["bacon"] = bacon
             diagnostics["bacon_forbidden_share"] = bacon["forbidden_share"]

@@ -17,7 +17,7 @@ import numpy as np
 from ..data import Dataset
 from ..datasets import examples
 from ..datasets.public import NSW_ROLES
-from ..diagnostics import effective_sample_size_ratio, max_weight_ratio, standard_diagnostics
+from ..diagnostics import effective_sample_size_ratio, max_weight_ratio, standard_diagnostics, top_weight_share
 from ..errors import EstimationError
 from ..inference import influence_se
 from ..params import TRIM_SHARE
@@ -50,6 +50,7 @@ def ipw_diagnostics(prep: Prepared, e: np.ndarray, w: np.ndarray, keep: np.ndarr
     # weight summaries over the units actually used (trimmed ones carry weight 0)
     diagnostics["effective_sample_size_ratio"] = effective_sample_size_ratio(w[keep], prep.t[keep])
     diagnostics["max_weight_ratio"] = max_weight_ratio(w[keep], prep.t[keep])
+    diagnostics["top_weight_share"] = top_weight_share(w[keep], prep.t[keep])
     diagnostics["max_weight"] = float(w.max())
     diagnostics["weight_sum_treated"] = float(w[prep.t == 1].sum())
     diagnostics["weight_sum_control"] = float(w[prep.t == 0].sum())

@@ -40,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ..errors import EstimationError, RoleError
+from ..errors import EstimationError, MethodError, RoleError
 from ..panel import prepare_panel
 from ..params import at_least
+from ..prep import covariate_columns
 from ..datasets import examples
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
@@ -81,13 +82,7 @@ def build_wide(data: Dataset, roles: Roles) -> Wide:
     check_outcome_and_treatment(data, roles, ("outcome", "treatment", "unit", "time"))
     panel = prepare_panel(data, dataclasses.replace(roles, cohort=None))
     frame = panel.frame
-    covs = []
-    for c in panel.covariates:
-        values = pd.to_numeric(frame[c], errors="coerce")
-        if values.isna().any():
-            raise RoleError(f"Covariate '{c}' is not numeric; panel matching compares lagged covariate values.",
-                            "Recode it as numbers or leave it out.", code="E-ROLE-011")
-        covs.append(c)
+    covs, columns = refinement_columns(frame, panel.covariates)
     units = np.asarray(frame["unit"].drop_duplicates().sort_values().to_numpy())
     periods = panel.periods
     row = pd.Index(units).get_indexer(frame["unit"])
@@ -101,8 +96,26 @@ def build_wide(data: Dataset, roles: Roles) -> Wide:
 
     d = matrix(frame["d"].to_numpy(dtype=float))
     y = matrix(frame["y"].to_numpy(dtype=float))
-    v = np.stack([y] + [matrix(frame[c].to_numpy(dtype=float)) for c in covs], axis=2)
+    v = np.stack([y] + [matrix(values) for values in columns], axis=2)
     return Wide(units=units, periods=periods, d=d, y=y, v=v, v_names=["y", *covs], warnings=panel.warnings)
+
+
+def refinement_columns(frame: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[list[str], list[np.ndarray]]:
+    """Numeric covariates as numbers; a text one as indicators of its levels (first level left out, as
+    everywhere in CQOx), each compared over the lags like any other variable. More than 50 levels is
+    refused (E-ROLE-011): a Mahalanobis distance over hundreds of indicators matches on noise."""
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    for c in covariates:
+        values = pd.to_numeric(frame[c], errors="coerce")
+        if not values.isna().any():
+            names.append(c)
+            columns.append(values.to_numpy(dtype=float))
+            continue
+        indicators, indicator_names, _ = covariate_columns(frame, (c,))
+        names.extend(indicator_names)
+        columns.extend(indicators[:, j] for j in range(indicators.shape[1]))
+    return names, columns
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,23 @@ is the ATE (Lin 2013, Ann. Appl. Stat. 7:295, Sec. 2). Centring at the treated
 means instead gives the ATT. A continuous treatment gets the additive model
 Y ~ T + X and the coefficient on T is the effect of one unit of treatment.
 
+A text covariate with more than 50 values (a store, village or school) enters as
+fixed effects, absorbed exactly (``_absorb``; the coefficients and residuals of
+OLS with one dummy per value, without building the dummies). Interacting the
+treatment with hundreds of dummies would estimate a separate effect per level,
+mostly from a handful of rows, so the fixed effects enter additively and Lin's
+interactions use the other covariates only:
+
+    Y = a_store + tau T + Xc'b + (Xc T)'g + e,
+
+tau being the ATE (ATT with Xc centred at the treated means) when the effect
+varies with X but not with the store beyond it; otherwise tau averages the
+store-specific effects with weights proportional to each store's treated-share
+variance (Angrist 1998). Standard errors follow fixest / pyfixest with fixed
+effects (see ``_absorb``: classical, HC1 and CR1 match pyfixest; HC3, which
+pyfixest refuses with fixed effects, is exact and matches statsmodels with the
+dummies). Rows alone in their level are left out, as fixest does.
+
 Standard error of the ATT. The sandwich (HC3, HC1, classical or cluster) of the
 coefficient on T treats the centre of the covariates as a known constant. For
 the ATE that centre is the mean of all rows, fixed once the sample is drawn, and
@@ -40,7 +57,8 @@ from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ..inference import OLSFit, least_squares, ols
-from ..prep import Prepared, RowSampler, prepare, row_sampler
+from ..prep import Prepared, RowSampler, many_level_covariates, prepare, row_sampler
+from ._absorb import AbsorbedFit, absorbed_ols, fixed_effect_count
 from ._common import finish, is_binary_treatment
 
 
@@ -68,7 +86,10 @@ def treated_centring_variance(prep: Prepared, design: np.ndarray, fit: OLSFit, *
     """Delta-method variance of the ATT due to the estimated treated covariate means (module docstring).
 
     ``design`` is the interacted [1, T, Xc, Xc*T] with Xc centred at the treated (weighted) means and
-    ``fit`` its least-squares fit, so coef[2+k:] = d, the treated minus untreated slopes.
+    ``fit`` its least-squares fit, so coef[2+k:] = d, the treated minus untreated slopes. With fixed
+    effects absorbed (an ``AbsorbedFit``) the regression's influence on T uses the residualised design its
+    (X'WX)^-1 belongs to (FWL: the same row as in the model with the dummies), and the CR1 factor counts
+    the fixed effects as that fit does.
     """
     coef = fit.coef
     k = prep.X.shape[1]
@@ -81,14 +102,16 @@ def treated_centring_variance(prep: Prepared, design: np.ndarray, fit: OLSFit, *
     total = float(np.sum(w * t))
     own = w * t * (xc @ d) / total                       # D_i, zero for the untreated
     # R_i, the regression's influence on the coefficient on T: row 1 of (X'WX)^-1 x_i w_i e_i
-    regression = (design @ fit.xtx_inv[1]) * w * fit.resid
+    absorbed = isinstance(fit, AbsorbedFit)
+    regression = ((fit.regressors if absorbed else design) @ fit.xtx_inv[1]) * w * fit.resid
     if cluster is None:
         n1 = int(t.sum())
         return float(n1 / max(n1 - 1, 1) * own @ own + 2.0 * regression @ own)
     _, idx = np.unique(cluster, return_inverse=True)
     g = int(idx.max()) + 1
     own_g, regression_g = np.bincount(idx, own, g), np.bincount(idx, regression, g)
-    factor = (g / max(g - 1, 1)) * ((prep.n - 1) / max(prep.n - design.shape[1], 1))   # as CR1 in ols()
+    n_params = fit.n_params if absorbed else design.shape[1]
+    factor = (g / max(g - 1, 1)) * ((prep.n - 1) / max(prep.n - n_params, 1))   # as CR1 in ols()
     return float(factor * (own_g @ own_g + 2.0 * regression_g @ own_g))
 
 
@@ -109,11 +132,24 @@ def replicate_estimator(data: Dataset, roles: Roles, *, estimand: str = "ate", i
     analysed as binary."""
     if not is_binary_treatment(data, roles):
         return None
+    if many_level_covariates(data.frame, tuple(c for c in roles.covariates if c in data.frame.columns)):
+        return None        # absorbed fixed effects: each resample is prepared (and absorbed) from the frame
     sampler = row_sampler(data, roles, binary_treatment=True)
     if sampler is None:
         return None
     return sampler, lambda sample, seed: treatment_coefficient(sample, binary=True, estimand=estimand,
                                                                interacted=interacted)
+
+
+def fit_design(prep: Prepared, design: np.ndarray, *, cov_type: str, cluster: np.ndarray | None,
+               weights: np.ndarray | None) -> tuple[OLSFit, list[str]]:
+    """``ols``, or ``absorbed_ols`` when many-level covariates enter as fixed effects (then the
+    intercept's coefficient is NaN: the fixed effects absorb it)."""
+    if prep.fixed_effects is None:
+        return ols(design, prep.y, cov_type=cov_type, cluster=cluster, weights=weights), []
+    return absorbed_ols(design, prep.y, prep.fixed_effects, cov_type=cov_type, cluster=cluster, weights=weights,
+                        names=["treatment", *(f"{c}{suffix}" for suffix in ("", " x treatment")
+                                              for c in prep.x_names)][:design.shape[1] - 1])
 
 
 @register("regression_adjustment", family="selection_on_observables", design="cross_section", estimands=("ate", "att"),
@@ -174,7 +210,7 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
                           alpha: float = 0.05, seed: int = 0, interacted: bool = True,
                           cov_type: Literal["HC3", "HC1", "classical"] = "HC3") -> EffectResult:
     binary = is_binary_treatment(data, roles)
-    prep = prepare(data, roles, binary_treatment=binary)
+    prep = prepare(data, roles, binary_treatment=binary, absorb=True)
     y, t, X = prep.y, prep.t, prep.X
     n = prep.n
     cluster = prep.cluster
@@ -185,7 +221,8 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
                         "ATT is not defined and the ATE-style slope is reported.")
     design = regression_design(prep, binary=binary, estimand=estimand, interacted=interacted)
     # a weight role gives weighted least squares (e.g. survey or frequency weights)
-    fit = ols(design, y, cov_type=kind, cluster=cluster, weights=prep.weight)
+    fit, notes = fit_design(prep, design, cov_type=kind, cluster=cluster, weights=prep.weight)
+    warnings.extend(notes)
     if cluster is not None and len(np.unique(cluster)) <= design.shape[1]:
         warnings.append(f"Only {len(np.unique(cluster))} clusters for {design.shape[1]} regression terms: "
                         "cluster-robust standard errors are unreliable (too small) in this setting. Use fewer "
@@ -201,7 +238,8 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
         vif = variance_inflation(X, prep.x_names)
         diagnostics.update(vif=vif, max_vif=max(vif.values()))
     # The additive model's t statistic feeds the Cinelli-Hazlett robustness value.
-    additive = ols(np.column_stack([np.ones(n), t, X]), y, cov_type="classical")
+    additive, _ = fit_design(prep, np.column_stack([np.ones(n), t, X]), cov_type="classical", cluster=None,
+                             weights=None)
     diagnostics.update(
         r_squared=float(1 - np.sum(fit.resid ** 2) / np.sum((y - y.mean()) ** 2)) if np.var(y) > 0 else float("nan"),
         additive_coef=float(additive.coef[1]), additive_t=float(additive.coef[1] / additive.se[1]),
@@ -209,6 +247,12 @@ def regression_adjustment(data: Dataset, roles: Roles, *, estimand: Literal["ate
     )
     se_method = {"cluster": "cluster-robust (CR1) sandwich", "HC3": "HC3 sandwich", "HC1": "HC1 sandwich",
                  "classical": "classical OLS"}[kind]
+    if prep.fixed_effects is not None:
+        diagnostics.update(absorbed_fixed_effects={c: int(prep.fixed_effects[:, j].max()) + 1
+                                                   for j, c in enumerate(prep.absorbed)},
+                           fixed_effect_count=fixed_effect_count(prep.fixed_effects, cluster))
+        se_method += (f", with the fixed effects of {', '.join(prep.absorbed)} absorbed (small-sample factor as "
+                      "fixest/pyfixest)")
     if centring:
         se_method += " plus the delta-method term for the estimated treated covariate means"
     return finish("regression_adjustment", estimand if binary else "ate", est, se, alpha=alpha, n_obs=n,

@@ -98,8 +98,9 @@ import pandas as pd
 from scipy import optimize
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError, RoleError
+from ..errors import EstimationError, MethodError
 from ..panel import check_outcome_and_treatment, prepare_panel
+from ..prep import covariate_columns
 from ..datasets import examples
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
@@ -423,19 +424,26 @@ def _covariate_means(data: Dataset, roles: Roles, units: list[Any], start: Any) 
         frame["time"] = frame["time"].astype(float)
     else:
         frame["time"] = pd.to_datetime(frame["time"], errors="coerce")
+    names: list[str] = []
     for c in roles.covariates:
         values = pd.to_numeric(src[c], errors="coerce")
-        if values.notna().sum() < 0.9 * src[c].notna().sum():
-            raise RoleError(f"Covariate '{c}' is not numeric; synthetic control averages predictors over the "
-                            "pre-period.", "Recode it as numbers or leave it out.", code="E-ROLE-011")
-        frame[c] = values
-    means = frame.loc[frame["time"] < start].groupby("unit")[list(roles.covariates)].mean()
+        if values.notna().sum() >= 0.9 * src[c].notna().sum():
+            frame[c] = values
+            names.append(c)
+            continue
+        # a text covariate: indicators of its levels (first left out), so a pre-period mean is a level's share
+        indicators, indicator_names, _ = covariate_columns(src, (c,))
+        missing = src[c].isna().to_numpy()
+        for j, name in enumerate(indicator_names):
+            frame[name] = np.where(missing, np.nan, indicators[:, j])
+            names.append(name)
+    means = frame.loc[frame["time"] < start].groupby("unit")[names].mean()
     means = means.reindex(units)
     if means.isna().any().any():
         bad = means.columns[means.isna().any()].tolist()
         raise EstimationError(f"Covariate(s) {', '.join(bad)} have no pre-period value for some units.",
                               "Fill them or leave those covariates out.", code="E-EST-062")
-    return means.to_numpy(dtype=float).T, [f"{c} (pre-period mean)" for c in roles.covariates]
+    return means.to_numpy(dtype=float).T, [f"{c} (pre-period mean)" for c in names]
 
 
 # ---------------------------------------------------------------------------
