@@ -380,6 +380,25 @@ def _agreement(result: EffectResult, others: Sequence[EffectResult]) -> Evidence
                    "design contain this estimate in their interval", {"agreement": share, "peers": len(peers)})
 
 
+def _alternative_estimators(result: EffectResult) -> Evidence | None:
+    """Methods that compute several estimators of their headline quantity (ope: IPS, SNIPS, DM beside DR;
+    dose_response: the GPS contrast beside the DR one) report them in diagnostics["alternative_estimates"];
+    the share lying inside the headline's interval is the evidence."""
+    alternatives = result.diagnostics.get("alternative_estimates")
+    if not isinstance(alternatives, dict) or not alternatives or not _finite(result.ci_lower, result.ci_upper):
+        return None
+    values = {k: _value(v) for k, v in alternatives.items() if math.isfinite(_value(v))}
+    if not values:
+        return None
+    inside = [k for k, v in values.items() if result.ci_lower <= v <= result.ci_upper]
+    share = len(inside) / len(values)
+    half_width = (result.ci_upper - result.ci_lower) / 2
+    gap = max(abs(v - result.estimate) for v in values.values()) / half_width if half_width > 0 else math.inf
+    return (share, f"{len(inside)} of the method's {len(values)} other estimators of the same quantity "
+                   f"({', '.join(values)}) lie inside its interval (the farthest is {gap:.2f} half-widths away)",
+            {"alternatives_inside": share, "alternatives": len(values), "largest_gap_half_widths": gap})
+
+
 def _anderson_rubin(result: EffectResult) -> Evidence | None:
     d = result.diagnostics
     p = _value(d.get("ar_p_value_zero"))
@@ -461,7 +480,7 @@ def _placebo_in_time(result: EffectResult) -> Evidence | None:
 
 def robustness(result: EffectResult, others: Sequence[EffectResult] = ()) -> Part:
     found = [e for e in (_e_value(result), _robustness_value(result), _agreement(result, others),
-                         _anderson_rubin(result), _bias_correction(result), _leave_one_out(result),
+                         _alternative_estimators(result), _anderson_rubin(result), _bias_correction(result), _leave_one_out(result),
                          _placebo_in_time(result)) if e is not None]
     if not found:
         return 0.0, ("No sensitivity analysis, design check or comparable second estimate is available to judge "

@@ -16,7 +16,12 @@ import cqox_core as cq
 from cqox_core import registry
 from cqox_core.cas import STATUS_SCORE, WEIGHTS, score
 
+#: Methods whose robustness has no data-driven check yet: each is a known gap (named in the issue note),
+#: and the strict xfail turns into a failure the day the check exists.
+NO_ROBUSTNESS_CHECK_YET = {"policy_learning": "no second estimate or design check of a learned rule's value yet"}
 METHODS = [s.id for s in registry.methods() if s.example is not None]
+WITH_ROBUSTNESS = [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=NO_ROBUSTNESS_CHECK_YET[m]))
+                   if m in NO_ROBUSTNESS_CHECK_YET else m for m in METHODS]
 
 
 def smaller(frame: pd.DataFrame, roles: dict) -> pd.DataFrame:
@@ -54,7 +59,7 @@ def scored() -> dict[str, list]:
     return out
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", WITH_ROBUSTNESS)
 def test_every_component_reads_this_analysis_data(scored, method):
     (r1, _, c1), (r2, _, c2) = scored[method]
     assert r1.n_obs != r2.n_obs  # two different data sets
@@ -66,7 +71,7 @@ def test_every_component_reads_this_analysis_data(scored, method):
         assert c1.inputs[component] != c2.inputs[component], f"{method}: {component} did not read the data"
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", WITH_ROBUSTNESS)
 def test_components_follow_the_formula_and_say_so(scored, method):
     spec = registry.get(method)
     for result, _, cas in scored[method]:

@@ -389,7 +389,7 @@ def curve_points(d: np.ndarray, n_points: int, doses: Sequence[float] | None) ->
                         source="Hirano & Imbens (2004) GPS estimator written directly with statsmodels OLS "
                                "(normal GPS, outcome on D, D^2, R, R^2, D*R) on simulate_dose(2000, seed=0)",
                         script="tests/estimators/references/scripts/dose_response_gps_statsmodels.py",
-                        data="example", roles={"outcome": "y", "treatment": "dose",
+                        data="example:0", roles={"outcome": "y", "treatment": "dose",
                                                "covariates": ["x1", "x2", "x3"]},
                         params={"curve": "gps", "contrast_low": 0.5, "contrast_high": 1.5},
                         why_tolerance="the same closed-form least-squares estimator; only rounding differs"),),
@@ -433,7 +433,11 @@ def dose_response(data: Dataset, roles: Roles, *, estimand: str = "dose_contrast
         # the contrast's influence function is the difference of the two points' (columns after the curve)
         contrast_se = float(np.std(phi[:, points.size + 1] - phi[:, points.size], ddof=1) / math.sqrt(len(y)))
         draws = multiplier_draws(phi, values, seed) if cost_per_unit is not None else None
-        diagnostics["gps_curve"] = gps_curve(X, d, y, points).tolist()
+        gps_values = gps_curve(X, d, y, evaluate)
+        diagnostics["gps_curve"] = gps_values[:points.size].tolist()
+        # a second estimator of the same contrast: the assurance score's robustness reads the agreement
+        diagnostics["alternative_estimates"] = {
+            "gps_contrast": float(gps_values[points.size + 1] - gps_values[points.size])}
     else:
         values = gps_curve(X, d, y, evaluate)
         reps = gps_bootstrap(X, d, y, evaluate, n_boot, seed, prep.cluster)

@@ -243,7 +243,7 @@ def se_of(phi: np.ndarray, cluster: np.ndarray | None) -> float:
               Reference(quantity="estimate", value=1.6008180901836635, tolerance=1e-10,
                         source="hand-computed DR formula (Dudik, Langford & Li 2011, eq. 3) with statsmodels OLS "
                                "reward models per action on simulate_bandit(400, seed=3), n_folds=1",
-                        script="tests/estimators/references/scripts/ope_hand_formulas.py", data="example",
+                        script="tests/estimators/references/scripts/ope_hand_formulas.py", data="example:0",
                         roles={"outcome": "reward", "treatment": "action", "covariates": ["x1", "x2"]},
                         params={"propensity": "propensity", "target": "target", "n_folds": 1},
                         why_tolerance="the same closed-form sums; only rounding differs"),),
@@ -307,6 +307,8 @@ def ope(data: Dataset, roles: Roles, *, estimand: str = "policy_value", alpha: f
         by.append(SubEstimate(label=label, estimate=value, std_error=se, ci_lower=lo, ci_upper=hi, p_value=pv,
                               n_obs=n, extra={"quantity": "value of the target policy"}))
     dr, dr_phi = values["dr"]
+    # the other three estimators of the same value: the assurance score's robustness reads their agreement
+    diagnostics["alternative_estimates"] = {k: float(v[0]) for k, v in values.items() if k != "dr"}
     logging_value = float(log.reward.mean())
     gain_phi = dr_phi - (log.reward - logging_value)
     gain_se = se_of(gain_phi, log.cluster)

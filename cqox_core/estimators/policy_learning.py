@@ -29,7 +29,7 @@ budget binds, else 0), from DR scores smoothed over the neighbouring 5% of the r
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
@@ -39,13 +39,14 @@ from ..errors import EstimationError, MethodError
 from ..inference import influence_se, wald
 from ..nuisance import cached
 from ..prep import prepare
+from ..params import TRIM_SHARE
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from ._common import cache_key, finish
 from ._crossfit import crossfit_nuisances, fold_ids
 from ._money import check_money, direction_for
-from ._propensity import Learner, PropensityLearner, check_fraction
+from ._propensity import Learner, PropensityLearner
 
 COVERAGE_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 
@@ -202,13 +203,12 @@ def check_params(depth: int, min_leaf_share: float, max_share: float | None, bud
 def policy_learning(data: Dataset, roles: Roles, *, estimand: str = "policy_gain", alpha: float = 0.05,
                     seed: int = 0, depth: int = 2, min_leaf_share: float = 0.05, max_share: float | None = None,
                     budget: float | None = None, n_folds: int = 5, outcome_learner: Learner = "linear",
-                    propensity_learner: PropensityLearner = "logit", trim: float | None = 0.01,
+                    propensity_learner: PropensityLearner = "logit", trim: Annotated[float | None, TRIM_SHARE] = 0.01,
                     value_per_unit: float = 1.0, cost_per_treated: float = 0.0,
                     better: Literal["higher", "lower"] | None = None) -> EffectResult:
     """A depth-2 treatment rule on doubly robust scores (Athey & Wager 2021), valued out of sample."""
     check_money(value_per_unit, cost_per_treated, "cost_per_treated")
     check_params(depth, min_leaf_share, max_share, budget, cost_per_treated, n_folds)
-    check_fraction("trim", trim)
     direction = direction_for(better, roles.outcome)
     prep = prepare(data, roles)
     if prep.X.shape[1] == 0:
