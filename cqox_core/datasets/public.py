@@ -120,5 +120,12 @@ def econml_dr_frame() -> pd.DataFrame:
 
 
 #: The ``cqox:<function>`` names :func:`load` accepts.
+def ope_bandit_frame() -> pd.DataFrame:
+    """simulate_bandit(400, seed=3): the logged bandit the hand-computed OPE reference numbers use."""
+    from .policy import simulate_bandit
+
+    return simulate_bandit(400, 3)
+
+
 FRAMES = {f.__name__: f for f in (organ_donations_frame, lmb_frame, rdrobust_senate_frame, mpdta_frame,
-                                  prop99_frame, econml_dr_frame)}
+                                  prop99_frame, econml_dr_frame, ope_bandit_frame)}

@@ -243,7 +243,7 @@ def se_of(phi: np.ndarray, cluster: np.ndarray | None) -> float:
               Reference(quantity="estimate", value=1.6008180901836635, tolerance=1e-10,
                         source="hand-computed DR formula (Dudik, Langford & Li 2011, eq. 3) with statsmodels OLS "
                                "reward models per action on simulate_bandit(400, seed=3), n_folds=1",
-                        script="tests/estimators/references/scripts/ope_hand_formulas.py", data="example:0",
+                        script="tests/estimators/references/scripts/ope_hand_formulas.py", data="cqox:ope_bandit_frame",
                         roles={"outcome": "reward", "treatment": "action", "covariates": ["x1", "x2"]},
                         params={"propensity": "propensity", "target": "target", "n_folds": 1},
                         why_tolerance="the same closed-form sums; only rounding differs"),),
