@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -114,19 +113,17 @@ def test_cluster_bootstrap_widens_the_se():
 
 
 @pytest.mark.slow
-def test_linear_bootstrap_is_fast_on_a_million_rows():
-    """1M rows x 10 covariates, B = 200: must finish well under 30 s (about 4 s here)."""
+def test_linear_bootstrap_recovers_the_effect_on_a_million_rows():
+    """1M rows x 10 covariates, B = 200, through the batched linear bootstrap (its speed is measured in
+    bench/bench_observational.py, never in a test)."""
     rng = np.random.default_rng(0)
     n, k = 1_000_000, 10
     X = rng.normal(size=(n, k))
     t = (rng.random(n) < expit(X[:, 0] - 0.5 * X[:, 1])).astype(float)
     y = 1 + 2 * t + X @ np.linspace(1, 0.1, k) + rng.normal(size=n)
     df = pd.DataFrame(X, columns=[f"x{i}" for i in range(k)]).assign(y=y, t=t)
-    start = time.perf_counter()
     res = cq.estimate("g_computation", df, outcome="y", treatment="t", covariates=[f"x{i}" for i in range(k)],
                       with_gates=False, with_sensitivity=False)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 30
     assert abs(res.estimate - 2.0) < 4 * res.std_error
 
 
