@@ -22,7 +22,7 @@ def store() -> Store:
     if generated:
         user = os.environ.get("CQOX_ADMIN_USER", "admin")
         print(f"\nCQOx first start: created admin '{user}' with password: {generated}\n"
-              f"(stored as a bcrypt hash in {st_store.directory / 'users.json'}; change it with "
+              f"(stored as a bcrypt hash in the {st_store.where}; change it with "
               f"`cqox users` or on the Admin page)\n", flush=True)
     return st_store
 
@@ -33,7 +33,7 @@ def users() -> UserStore:
 
 def login() -> str | None:
     """Draw the login form when needed; return the username once authenticated."""
-    # Rebuilt per run from users.json so role changes by an admin apply at once.
+    # Rebuilt per run from the store so role changes by an admin apply at once.
     creds = users().credentials()
     auth = stauth.Authenticate(creds, COOKIE_NAME, users().cookie_key(), COOKIE_DAYS, auto_hash=False)
     st.session_state["cqox_authenticator"] = auth

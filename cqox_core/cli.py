@@ -84,7 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_users(args: argparse.Namespace) -> int:
     import getpass
 
-    from .store import Store
     from .users import UserStore
 
     users = UserStore()
@@ -96,8 +95,8 @@ def cmd_users(args: argparse.Namespace) -> int:
         if generated:
             name = os.environ.get("CQOX_ADMIN_USER", "admin")
             print(f"CQOx first start: created admin '{name}' with password: {generated}\n"
-                  f"(stored as a bcrypt hash in {users.path}; this is the only time it is shown)")
-            Store().audit("cli", "user_add", username=name, role="admin")
+                  f"(stored as a bcrypt hash in the {users.location}; this is the only time it is shown)")
+            users.store.audit("cli", "user_add", username=name, role="admin")
         return 0
     if action == "list":
         rows = users.list()
@@ -106,13 +105,13 @@ def cmd_users(args: argparse.Namespace) -> int:
     if action == "add":
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
         users.add(args.username, password, role=args.role, name=args.name)
-        Store().audit("cli", "user_add", username=args.username, role=args.role)
+        users.store.audit("cli", "user_add", username=args.username, role=args.role)
     elif action == "remove":
         users.remove(args.username)
-        Store().audit("cli", "user_remove", username=args.username)
+        users.store.audit("cli", "user_remove", username=args.username)
     elif action == "set-role":
         users.set_role(args.username, args.role)
-        Store().audit("cli", "user_set_role", username=args.username, role=args.role)
+        users.store.audit("cli", "user_set_role", username=args.username, role=args.role)
     print(f"{action}: {args.username} done")
     return 0
 

@@ -116,7 +116,7 @@ def test_users_add_list_set_role_remove(tmp_path):
     assert run("remove", "dana").returncode == 0
     assert json.loads(run("list", "--json").stdout) == []
     import stat
-    mode = (tmp_path / "data" / "users.json").stat().st_mode
+    mode = (tmp_path / "data" / "cqox.sqlite3").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
 
 
