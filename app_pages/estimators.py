@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import streamlit as st
 
@@ -9,6 +10,7 @@ import cqox_core as cq
 from app_lib import auth, compute, params, state
 from app_lib.access import guard
 from app_lib.ui import show_error
+from cqox_core import observability
 from cqox_core.analysis import NOT_IN_BATTERY, assemble
 from cqox_core.domain_profiles import order_methods
 from cqox_core.selection import Choice
@@ -62,9 +64,12 @@ if run:
             progress.progress(i / len(selected), text=f"Running {method} ({i + 1} of {len(selected)})…")
             spec = cq.registry.get(method)
             use = estimand if estimand in spec.estimands else spec.estimands[0]
+            started = time.perf_counter()
             out = compute.run_method(ds.sha256, method, state.roles_json(roles), use,
                                      json.dumps(overrides.get(method, {}), sort_keys=True), round(1 - alpha, 4),
                                      seed, compute.method_version(method), _dataset=ds)
+            observability.record_run(method, "error" if "error" in out else "ok", time.perf_counter() - started,
+                                     code=out.get("error", {}).get("code"))
             elapsed[method] = out["elapsed"]
             if "error" in out:
                 errors[method] = out["error"]

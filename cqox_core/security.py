@@ -140,7 +140,7 @@ class LoginThrottle:
             if seconds > 0:
                 self.store.lock(key, now + seconds)
                 started.append((key, seconds))
-                self.store.audit(username or "(unknown user)", "login_locked", key=key, failures=failures,
+                self.store.audit(username or "(unknown user)", "login_locked", scope=key, failures=failures,
                                  seconds=round(seconds, 1), client=client)
         return started
 
@@ -170,7 +170,7 @@ def issue_token(key: str, sid: str, username: str, expires_at: float) -> str:
 def read_token(token: str | None, key: str, now: float | None = None) -> tuple[dict[str, Any] | None, str]:
     """(payload, "") for a genuine, unexpired token; otherwise (None, reason): missing, malformed,
     bad_signature (tampered, or signed with another install's key) or expired."""
-    if not token:
+    if not token or not isinstance(token, str):
         return None, "missing"
     body, dot, signature = token.partition(".")
     if not dot or not body or not signature:

@@ -210,12 +210,13 @@ class Store:
     # -- settings ------------------------------------------------------------
     def setting(self, key: str, default: str | None = None, *, create: str | None = None) -> str | None:
         """A stored setting; ``create`` is stored first when the key is missing (first writer wins)."""
-        if create is not None:
+        with self._read("reading a setting") as con:
+            value = con.execute(text("SELECT value FROM settings WHERE key=:k"), {"k": key}).scalar()
+        if value is None and create is not None:  # written once; every later read is read-only
             with self._write("storing a setting") as con:
                 con.execute(text("INSERT INTO settings (key, value) VALUES (:k, :v) ON CONFLICT (key) DO NOTHING"),
                             {"k": key, "v": create})
-        with self._read("reading a setting") as con:
-            value = con.execute(text("SELECT value FROM settings WHERE key=:k"), {"k": key}).scalar()
+                value = con.execute(text("SELECT value FROM settings WHERE key=:k"), {"k": key}).scalar()
         return default if value is None else value
 
     # -- server-side sessions -------------------------------------------------
@@ -281,6 +282,13 @@ class Store:
     def clear_throttle(self, key: str) -> bool:
         with self._write("clearing login attempts") as con:
             return con.execute(text("DELETE FROM login_throttle WHERE key=:k"), {"k": key}).rowcount > 0
+
+    def locked_keys(self, now: float) -> dict[str, float]:
+        """Every key locked at ``now`` -> when its lock ends (one query per page run, whatever the user count)."""
+        with self._read("checking login locks") as con:
+            rows = con.execute(text("SELECT key, locked_until FROM login_throttle WHERE locked_until > :t"),
+                               {"t": now}).fetchall()
+        return {r[0]: float(r[1]) for r in rows}
 
     def throttles(self) -> list[dict[str, Any]]:
         with self._read("listing login locks") as con:

@@ -95,10 +95,12 @@ def new_app() -> AppTest:
 
 
 def log_in(at: AppTest, username: str) -> AppTest:
-    """Seed the session as streamlit-authenticator leaves it after a successful login."""
+    """Seed the session as a successful login leaves it: streamlit-authenticator's keys and the id of the
+    server-side session that app_lib.auth creates (in the store CQOX_DATA_DIR / CQOX_DATABASE_URL name)."""
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username
     at.session_state["name"] = username
+    at.session_state["cqox_sid"] = Store().create_session(username, 3600)
     return at
 
 
