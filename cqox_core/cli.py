@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--value-per-unit", type=float, default=None)
     p.add_argument("--cost-per-treated", type=float, default=0.0)
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("users", help="manage app users: add, remove, list, set-role")
+    p = sub.add_parser("users", help="manage app users: add, remove, list, set-role, unlock")
     usub = p.add_subparsers(dest="users_command", parser_class=_Parser)
     q = usub.add_parser("add")
     q.add_argument("username")
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("username")
     q = usub.add_parser("list")
     q.add_argument("--json", action="store_true")
+    q = usub.add_parser("unlock", help="clear a login lock (too many failed logins)")
+    q.add_argument("username", help="the user name, or with --client the client address")
+    q.add_argument("--client", action="store_true", help="unlock a client address instead of a user name")
     q = usub.add_parser("set-role")
     q.add_argument("username")
     q.add_argument("role", choices=("admin", "analyst", "viewer"))
@@ -109,6 +112,14 @@ def cmd_users(args: argparse.Namespace) -> int:
     elif action == "remove":
         users.remove(args.username)
         users.store.audit("cli", "user_remove", username=args.username)
+    elif action == "unlock":
+        from .security import throttle_keys
+
+        scope = f"client:{args.username}" if args.client else throttle_keys(args.username, None)[0]
+        if not users.store.clear_throttle(scope):
+            print(f"unlock: {scope} was not locked")
+            return 0
+        users.store.audit("cli", "user_unlock", scope=scope)
     elif action == "set-role":
         users.set_role(args.username, args.role)
         users.store.audit("cli", "user_set_role", username=args.username, role=args.role)

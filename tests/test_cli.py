@@ -131,3 +131,20 @@ def test_users_init_creates_the_first_admin_once(tmp_path):
     assert UserStore(tmp_path / "d").verify("admin", password)
     again = subprocess.run([*CQOX, "users", "init"], capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0 and again.stdout == ""
+
+
+def test_users_unlock_clears_a_login_lock_and_is_audited(tmp_path):
+    from cqox_core.store import Store
+
+    env = {**__import__("os").environ, "CQOX_DATA_DIR": str(tmp_path / "u")}
+    env.pop("CQOX_DATABASE_URL", None)
+    store = Store(tmp_path / "u", url=f"sqlite:///{tmp_path / 'u' / 'cqox.sqlite3'}")
+    store.record_failure("user:ana", 1e12, 3600)
+    store.lock("user:ana", 1e12 + 60)
+    out = subprocess.run([*CQOX, "users", "unlock", "ana"], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert store.throttle("user:ana") is None
+    assert [(r["user"], r["action"], r["detail"]) for r in store.audit_log()] == [
+        ("cli", "user_unlock", {"scope": "user:ana"})]
+    again = subprocess.run([*CQOX, "users", "unlock", "ana"], capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0 and "was not locked" in again.stdout
