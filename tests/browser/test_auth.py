@@ -44,6 +44,9 @@ def test_a_copied_cookie_is_refused_after_logout(open_page, app_server):
     # while the session lives, the same cookie logs a second browser in without the form
     twin = open_with_cookie(open_page, app_server, cookie)
     twin.get_by_text("No estimates yet: choose and run estimators first.").first.wait_for()
+    twin.get_by_test_id("stSidebarNavLink").filter(has_text="Upload").first.wait_for()  # the full menu
+    twin.reload()  # a cookie login again, in a new run: still the analyst's whole menu (app.py's role check)
+    twin.get_by_test_id("stSidebarNavLink").filter(has_text="Upload").first.wait_for()
     # logout ends the session on the server, so the copy (a stolen or replayed cookie) no longer works
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("button", name="Login").first.wait_for()
