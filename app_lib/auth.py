@@ -166,7 +166,7 @@ def _login() -> str | None:
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(1, int(round(seconds)))
+    seconds = max(1, round(seconds))
     return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 

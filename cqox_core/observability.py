@@ -160,7 +160,7 @@ def audit_event(user: str | None, action: str, **detail: Any) -> None:
         EXPORTS.labels(kind=str(detail.get("kind", "other"))).inc()
     elif action in ("save", "share"):
         SAVES.labels(shared=str(action == "share").lower()).inc()
-    elif action.startswith("user_") or action.startswith("admin_"):
+    elif action.startswith(("user_", "admin_")):
         ADMIN_ACTIONS.labels(action=action).inc()
     # per-method runs are "run" events (record_run); the audit entry of one click of Run is the batch
     name = "admin_action" if action.startswith(("user_", "admin_")) else "run_batch" if action == "run" else action

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cqox_core import observability
 
-from .conftest import PASSWORD, go, log_in, new_app, texts
+from .conftest import PASSWORD, go, new_app, texts
 
 
 def free_port() -> int:

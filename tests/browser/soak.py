@@ -176,7 +176,7 @@ async def sample_memory(pid: int, start: float, stop: asyncio.Event, curve: list
         curve.append((round(time.monotonic() - start, 1), round(rss_mb(pid), 1)))
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     curve.append((round(time.monotonic() - start, 1), round(rss_mb(pid), 1)))
 
