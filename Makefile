@@ -27,6 +27,7 @@ run: $(STAMP)
 # fighting over them.
 test: $(STAMP)
 	bash scripts/install_browser.sh
+	bash scripts/install_postgres.sh
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)

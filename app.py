@@ -23,6 +23,8 @@ ICONS = {"home": ":material/home:", "upload": ":material/upload:", "mapping": ":
 # st.navigation makes Streamlit drop a deep link such as /gates on the rerun after login.
 user = st.session_state.get("username") if st.session_state.get("authentication_status") else None
 role = st.session_state.get("cqox_role") if user else None
+if role is None:  # a cookie login whose run was cut short (a component's rerun) before the role was read
+    user = None  # finish it below, then rebuild the navigation for the role (the st.rerun after login)
 
 
 def page(key: str) -> st.Page:

@@ -1,12 +1,15 @@
 """Admin: users and roles, and the audit log."""
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
 from app_lib import auth
 from app_lib.access import guard
 from cqox_core.errors import CQOxError
+from cqox_core.security import password_rule
 from cqox_core.users import ROLES
 
 user = guard("admin")
@@ -21,7 +24,7 @@ with st.form("add-user", clear_on_submit=True):
     c = st.columns(3)
     new_name = c[0].text_input("User name")
     new_role = c[1].selectbox("Role", ROLES, index=1)
-    new_password = c[2].text_input("Password (8+ characters)", type="password")
+    new_password = c[2].text_input("Password", type="password", help=password_rule())
     if st.form_submit_button("Add"):
         try:
             users.add(new_name, new_password, role=new_role)
@@ -45,6 +48,19 @@ if names:
             st.rerun()
         except CQOxError as exc:
             st.error(f"{exc.message} {exc.hint}")
+
+locks = [t for t in store.throttles() if t["locked_until"] > time.time()]
+if locks:
+    st.subheader("Locked logins")
+    st.caption("Too many failed logins. A lock ends by itself at the time shown, or here.")
+    st.dataframe(pd.DataFrame([{"locked": t["key"], "failures": t["failures"], "until (UTC)": time.strftime(
+        "%H:%M:%S", time.gmtime(t["locked_until"]))} for t in locks]), hide_index=True, width="stretch")
+    c = st.columns(3)
+    which = c[0].selectbox("Lock", [t["key"] for t in locks])
+    if c[1].button("Unlock"):
+        store.clear_throttle(which)
+        store.audit(user, "user_unlock", scope=which)
+        st.rerun()
 
 st.subheader("Audit log")
 log = store.audit_log(limit=2000)

@@ -10,9 +10,11 @@ from app_lib import auth, state
 from app_lib.access import guard
 from app_lib.decision_view import decision_for, default_for, show
 from app_lib.ui import show_error
+from cqox_core import observability
 from cqox_core.errors import CQOxError
 from cqox_core.domain_profiles import profile
 from cqox_core.report import html_report, python_script, results_csv
+from cqox_core.store import StoreError
 
 user = guard("report")
 analysis = state.require_analysis()
@@ -94,10 +96,14 @@ name = st.text_input("Name", value=f"{analysis.get('source', 'analysis')} — {h
 share = st.checkbox("Anyone logged in with the link may open it (read-only)", value=True)
 if st.button("Save analysis", type="primary"):
     store = auth.store()
-    analysis_id = store.save_analysis(user, name, final, sha256=analysis.get("sha256"),
-                                      source=analysis.get("source"), shared=share)
-    store.audit(user, "share" if share else "save", analysis_id=analysis_id, name=name)
-    st.session_state["last_saved"] = analysis_id
+    try:
+        analysis_id = store.save_analysis(user, name, final, sha256=analysis.get("sha256"),
+                                          source=analysis.get("source"), shared=share)
+        store.audit(user, "share" if share else "save", analysis_id=analysis_id, name=name)
+        st.session_state["last_saved"] = analysis_id
+    except StoreError as exc:  # disk full, database away: this analysis stays on screen, try again later
+        observability.record_error(exc.code, where="save")
+        show_error(exc.to_dict()["error"], "The analysis was not saved")
 if st.session_state.get("last_saved"):
     link = f"/saved?analysis={st.session_state['last_saved']}"
     st.success(f"Saved. Link: [{link}]({link})")

@@ -42,7 +42,7 @@ if analysis_id:
     st.stop()
 
 st.title("Saved analyses")
-items = store.list_analyses(None if role == "admin" else user)
+items = store.list_analyses(None if role == "admin" else user, with_payload=False)  # the list needs no payloads
 if not items:
     st.info("No saved analyses yet." + (" Run an analysis and save it on the Decision & report page."
                                         if role != "viewer" else " Ask an analyst to share one with you."))

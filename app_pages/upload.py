@@ -10,6 +10,7 @@ import streamlit as st
 from app_lib import auth, compute
 from app_lib.access import guard
 from app_lib.ui import show_error
+from cqox_core import observability
 from cqox_core.data import Limits
 from cqox_core.errors import CQOxError
 
@@ -42,6 +43,7 @@ if raw is not None:
         with st.spinner("Reading the file…"):
             ds = compute.load_bytes(digest, name, raw)
     except CQOxError as exc:
+        observability.record_error(exc.code, where="upload", size=len(raw))
         show_error(exc.to_dict()["error"], "The file could not be used")
         st.stop()
     if st.session_state.get("dataset_sha") != ds.sha256:

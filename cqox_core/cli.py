@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="value of one unit of improvement of the outcome (money view)")
     p.add_argument("--cost-per-treated", type=float, default=0.0)
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("users", help="manage app users: add, remove, list, set-role")
+    p = sub.add_parser("users", help="manage app users: add, remove, list, set-role, unlock")
     usub = p.add_subparsers(dest="users_command", parser_class=_Parser)
     q = usub.add_parser("add")
     q.add_argument("username")
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("username")
     q = usub.add_parser("list")
     q.add_argument("--json", action="store_true")
+    q = usub.add_parser("unlock", help="clear a login lock (too many failed logins)")
+    q.add_argument("username", help="the user name, or with --client the client address")
+    q.add_argument("--client", action="store_true", help="unlock a client address instead of a user name")
     q = usub.add_parser("set-role")
     q.add_argument("username")
     q.add_argument("role", choices=("admin", "analyst", "viewer"))
@@ -90,7 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_users(args: argparse.Namespace) -> int:
     import getpass
 
-    from .store import Store
     from .users import UserStore
 
     users = UserStore()
@@ -102,8 +104,8 @@ def cmd_users(args: argparse.Namespace) -> int:
         if generated:
             name = os.environ.get("CQOX_ADMIN_USER", "admin")
             print(f"CQOx first start: created admin '{name}' with password: {generated}\n"
-                  f"(stored as a bcrypt hash in {users.path}; this is the only time it is shown)")
-            Store().audit("cli", "user_add", username=name, role="admin")
+                  f"(stored as a bcrypt hash in the {users.location}; this is the only time it is shown)")
+            users.store.audit("cli", "user_add", username=name, role="admin")
         return 0
     if action == "list":
         rows = users.list()
@@ -112,13 +114,21 @@ def cmd_users(args: argparse.Namespace) -> int:
     if action == "add":
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
         users.add(args.username, password, role=args.role, name=args.name)
-        Store().audit("cli", "user_add", username=args.username, role=args.role)
+        users.store.audit("cli", "user_add", username=args.username, role=args.role)
     elif action == "remove":
         users.remove(args.username)
-        Store().audit("cli", "user_remove", username=args.username)
+        users.store.audit("cli", "user_remove", username=args.username)
+    elif action == "unlock":
+        from .security import throttle_keys
+
+        scope = f"client:{args.username}" if args.client else throttle_keys(args.username, None)[0]
+        if not users.store.clear_throttle(scope):
+            print(f"unlock: {scope} was not locked")
+            return 0
+        users.store.audit("cli", "user_unlock", scope=scope)
     elif action == "set-role":
         users.set_role(args.username, args.role)
-        Store().audit("cli", "user_set_role", username=args.username, role=args.role)
+        users.store.audit("cli", "user_set_role", username=args.username, role=args.role)
     print(f"{action}: {args.username} done")
     return 0
 

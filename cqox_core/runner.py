@@ -33,6 +33,15 @@ def estimand_for(method: str, wanted: str) -> str:
     return wanted if wanted in spec.estimands else spec.estimands[0]
 
 
+def _record(method: str, outcome: RunOutcome) -> None:
+    """One run in the structured log and the metrics (CQOX_METRICS_PORT), whoever ran it."""
+    from . import observability
+
+    error = outcome.errors.get(method)
+    observability.record_run(method, "error" if error else "ok", outcome.elapsed[method],
+                             code=error.get("code") if error else None)
+
+
 def run_methods(dataset: Dataset, roles: Roles, methods: Sequence[str], *, estimand: str = "ate",
                 alpha: float = 0.05, seed: int = 0, params: Mapping[str, dict[str, Any]] | None = None,
                 on_progress: Progress | None = None, estimate_one: EstimateOne | None = None) -> RunOutcome:
@@ -55,6 +64,7 @@ def run_methods(dataset: Dataset, roles: Roles, methods: Sequence[str], *, estim
         except CQOxError as exc:
             outcome.errors[method] = exc.to_dict()["error"]
         outcome.elapsed[method] = time.perf_counter() - start
+        _record(method, outcome)
         if on_progress:
             failed = method in outcome.errors
             on_progress(method, i + 1, total, "failed" if failed else "done",

@@ -31,3 +31,30 @@ def _load_public(name: str, _cache: dict = {}) -> pd.DataFrame:  # noqa: B006 - 
 
             _cache[name] = getattr(causaldata, name).load_pandas().data
     return _cache[name]
+
+
+# -- PostgreSQL (the store's second backend): a real server from Debian's package, one per test worker --------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server on 127.0.0.1 in a temporary directory, stopped at the end of the session."""
+    from pg_server import PostgresServer
+
+    server = PostgresServer.start()
+    yield server
+    from cqox_core.store import dispose_all
+
+    dispose_all()
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A new, empty database on the test server; dropped afterwards."""
+    url = postgres_server.create_database()
+    yield url
+    from cqox_core.store import dispose_all
+
+    dispose_all()
+    postgres_server.drop_database(url)

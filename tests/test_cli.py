@@ -49,7 +49,9 @@ def test_methods_json_describes_every_method():
         assert entry["estimands"] == list(spec.estimands) and entry["estimands"], method_id
         assert [p["name"] for p in entry["params"]] == [p.name for p in spec.params], method_id
         assert all(p["help"].strip() for p in entry["params"]), method_id
-        assert entry["references"], f"{method_id} lists no reference number"
+        from test_references import NO_REFERENCE_YET  # the known gaps, pinned there
+
+        assert entry["references"] or method_id in NO_REFERENCE_YET, f"{method_id} lists no reference number"
         for ref in entry["references"]:
             assert isinstance(ref["value"], (int, float)) and ref["tolerance"] >= 0, (method_id, ref)
             assert ref["source"] and ref["script"] and ref["data"] and ref["why_tolerance"], (method_id, ref)
@@ -140,7 +142,7 @@ def test_users_add_list_set_role_remove(tmp_path):
     assert run("remove", "dana").returncode == 0
     assert json.loads(run("list", "--json").stdout) == []
     import stat
-    mode = (tmp_path / "data" / "users.json").stat().st_mode
+    mode = (tmp_path / "data" / "cqox.sqlite3").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
 
 
@@ -155,3 +157,20 @@ def test_users_init_creates_the_first_admin_once(tmp_path):
     assert UserStore(tmp_path / "d").verify("admin", password)
     again = subprocess.run([*CQOX, "users", "init"], capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0 and again.stdout == ""
+
+
+def test_users_unlock_clears_a_login_lock_and_is_audited(tmp_path):
+    from cqox_core.store import Store
+
+    env = {**__import__("os").environ, "CQOX_DATA_DIR": str(tmp_path / "u")}
+    env.pop("CQOX_DATABASE_URL", None)
+    store = Store(tmp_path / "u", url=f"sqlite:///{tmp_path / 'u' / 'cqox.sqlite3'}")
+    store.record_failure("user:ana", 1e12, 3600)
+    store.lock("user:ana", 1e12 + 60)
+    out = subprocess.run([*CQOX, "users", "unlock", "ana"], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert store.throttle("user:ana") is None
+    assert [(r["user"], r["action"], r["detail"]) for r in store.audit_log()] == [
+        ("cli", "user_unlock", {"scope": "user:ana"})]
+    again = subprocess.run([*CQOX, "users", "unlock", "ana"], capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0 and "was not locked" in again.stdout

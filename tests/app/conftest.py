@@ -1,12 +1,12 @@
 """AppTest fixtures: a private data directory, users of each role, a logged-in app.
 
-Every test gets its own CQOX_DATA_DIR (users.json, cookie key, SQLite store), and
+Every test gets its own CQOX_DATA_DIR (the SQLite store with users and cookie key), and
 Streamlit's process-wide caches are cleared, because ``app_lib.auth.store()`` is
 an ``st.cache_resource`` that would otherwise keep the first test's directory.
 
 Login: ``log_in`` seeds the session state exactly as streamlit-authenticator
 leaves it after a successful login (``authentication_status``, ``username``,
-``name``); ``app_lib.auth.login`` then reads the role from users.json, as it
+``name``); ``app_lib.auth.login`` then reads the role from the store, as it
 does on every run of the real app. ``test_login.py`` covers the form itself.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit_authenticator import params as stauth_params
 
 from cqox_core.data import Dataset
+from cqox_core.store import Store
 from cqox_core.users import UserStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +58,9 @@ def campaign_frame(n: int = 600, seed: int = 7, effect: float = TRUE_EFFECT) -> 
 
 @pytest.fixture(scope="session")
 def _users_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """users.json with the admin, an analyst and a viewer, hashed once per session (bcrypt is slow)."""
+    """A store with the admin, an analyst and a viewer, hashed once per session (bcrypt is slow)."""
     directory = tmp_path_factory.mktemp("users-template")
-    users = UserStore(directory)
+    users = UserStore(store=Store(directory, url=f"sqlite:///{directory / 'cqox.sqlite3'}"))
     users.add("admin", ADMIN_PASSWORD, role="admin", name="Administrator")
     for name, role in USERS.items():
         users.add(name, PASSWORD, role=role)
@@ -70,7 +71,8 @@ def _users_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _users_template: Path) -> Path:
     directory = tmp_path / "cqox-data"
     directory.mkdir(mode=0o700)
-    shutil.copy2(_users_template / "users.json", directory / "users.json")
+    shutil.copy2(_users_template / "cqox.sqlite3", directory / "cqox.sqlite3")
+    monkeypatch.delenv("CQOX_DATABASE_URL", raising=False)
     monkeypatch.setenv("CQOX_DATA_DIR", str(directory))
     monkeypatch.setenv("CQOX_ADMIN_USER", "admin")
     monkeypatch.setenv("CQOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -93,10 +95,12 @@ def new_app() -> AppTest:
 
 
 def log_in(at: AppTest, username: str) -> AppTest:
-    """Seed the session as streamlit-authenticator leaves it after a successful login."""
+    """Seed the session as a successful login leaves it: streamlit-authenticator's keys and the id of the
+    server-side session that app_lib.auth creates (in the store CQOX_DATA_DIR / CQOX_DATABASE_URL name)."""
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username
     at.session_state["name"] = username
+    at.session_state["cqox_sid"] = Store().create_session(username, 3600)
     return at
 
 

@@ -61,7 +61,7 @@ def test_the_admin_adds_a_user_and_sees_the_audit_log(app_as, data_dir):
 
 
 def test_a_role_change_applies_on_the_next_run(app_as, data_dir):
-    """Roles are re-read from users.json on every run: demoting a logged-in analyst locks them out at once."""
+    """Roles are re-read from the store on every run: demoting a logged-in analyst locks them out at once."""
     at = app_as("ana", "mapping")
     assert not at.error  # analyst: the page runs (it asks for data)
     UserStore(data_dir).set_role("ana", "viewer")

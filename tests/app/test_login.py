@@ -1,4 +1,4 @@
-"""The login form itself (streamlit-authenticator with the bcrypt hashes of users.json)."""
+"""The login form itself (streamlit-authenticator with the bcrypt hashes in the store)."""
 from __future__ import annotations
 
 from cqox_core.store import Store
@@ -25,12 +25,12 @@ def test_an_analyst_logs_in_with_the_form_and_gets_their_role(data_dir):
 
 
 def test_the_first_start_creates_the_admin_from_the_environment(data_dir):
-    (data_dir / "users.json").unlink()  # a fresh install: no users yet
+    (data_dir / "cqox.sqlite3").unlink()  # a fresh install: no store, no users yet
     at = fill_login(new_app().run(), "admin", ADMIN_PASSWORD)
     assert at.session_state["cqox_role"] == "admin"
     users = UserStore(data_dir)
     assert [u["username"] for u in users.list()] == ["admin"]
-    assert oct((data_dir / "users.json").stat().st_mode & 0o777) == "0o600"
+    assert oct((data_dir / "cqox.sqlite3").stat().st_mode & 0o777) == "0o600"
 
 
 def test_a_wrong_password_is_refused_and_audited(data_dir):

@@ -71,7 +71,10 @@ class AppServer:
         self.log_path = log_path
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
+        #: the process serves Prometheus metrics here from its first browser session on (tests/browser/test_auth.py)
+        self.metrics_port = free_port()
         self.env = {**os.environ, "CQOX_DATA_DIR": str(data_dir), "CQOX_ADMIN_USER": "admin",
+                    "CQOX_METRICS_PORT": str(self.metrics_port),
                     "CQOX_ADMIN_PASSWORD": USERS["admin"][1], "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                     "MKL_NUM_THREADS": "1"}
 

@@ -1,0 +1,1 @@
+"""The store suite (SQLite and PostgreSQL)."""
