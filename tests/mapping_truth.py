@@ -67,7 +67,9 @@ TRUTH: dict[str, Truth] = {
     "black_politicians": T(("responded",), ("leg_black", "treat_out"), domain=("policy",),
                            source="Broockman (2013) field experiment (randomised treat_out); The Effect "
                                   "ch. 14 (Matching) matches on leg_black for the outcome responded"),
-    "cps_mixtape": T(("re78",), ("treat",), domain=("policy",),
+    # causaldata ships only the CPS comparison rows: treat is 0 in every row, so the table alone has
+    # no treatment column (Mixtape ch. 5 appends the NSW treated rows first)
+    "cps_mixtape": T(("re78",), (), domain=("policy",),
                      source="Dehejia & Wahba (1999) CPS comparison group for the NSW program; Mixtape ch. 5 "
                             "(matching): re78 on treat, baselines re74 re75"),
     "credit_cards": T(("LateSept",), ("LateApril",), domain=("finance",),
