@@ -21,6 +21,7 @@ cause is a :class:`DataError` with a stable code:
     E-DATA-012  corrupt or truncated Parquet / Excel file
     E-DATA-013  JSON that is not a list of records
     E-DATA-014  a CQOX_MAX_* setting that is not a positive whole number
+    E-DATA-015  too many cells (rows x columns): the size budget of a table
 
 Decisions a user might trip over:
 
@@ -32,6 +33,10 @@ Decisions a user might trip over:
 - A column with no name and no values (a trailing delimiter, Excel formatting)
   is dropped with a warning; other empty names or empty columns only warn.
 - Decimal commas ("3,5" in a semicolon file) are read as numbers, with a warning.
+- Timestamps with different UTC offsets in one column (+01:00 and -05:00) are
+  converted to UTC, with a warning (pandas keeps one time zone per column).
+- Size is a cell budget (rows x columns, ``Limits.max_cells``): 10,000 columns
+  x 1,000 rows is as acceptable as 100 columns x 100,000 rows.
 
 Layout: ``dataset`` (the Dataset contract), ``limits`` (size limits and their
 checks), ``loader`` (the ``load`` verb: getting the bytes, dispatching to a
