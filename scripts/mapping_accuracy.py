@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from mapping_truth import DEVELOPMENT, HELD_OUT, TRUTH, Score, accuracy, score  # noqa: E402
+from mapping_truth import DEVELOPMENT, HELD_OUT, TRUTH, Score, accuracy, score
 
 START, END = "<!-- mapping-accuracy:start -->", "<!-- mapping-accuracy:end -->"
 ROLES = ("outcome", "treatment", "design", "running", "instrument", "unit", "time", "domain")

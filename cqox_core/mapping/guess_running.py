@@ -19,7 +19,6 @@ from .periods import _period_evidence, _time_families
 from .profile import ColumnProfile
 from .state import _clip01, _confidence, _corr_columns, _State
 
-
 #: Fewest rows in which a switch is looked for (48 monthly age cells around 21 are enough when
 #: the treatment switches exactly at the cutoff).
 MIN_CELLS = 24

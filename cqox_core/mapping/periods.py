@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .cues import BASELINE_WORDS, GLUED_BASELINE, GLUED_POST, MONTHS, OUTCOME_CUES, POST_WORDS
+from .cues import (
+    BASELINE_WORDS,
+    GLUED_BASELINE,
+    GLUED_POST,
+    MONTHS,
+    OUTCOME_CUES,
+    POST_WORDS,
+)
 from .names import NameInfo
 from .profile import ColumnProfile
 
@@ -124,10 +131,10 @@ def _evidence(p: ColumnProfile, families: Periods | dict[str, tuple[int, ...]]) 
             return 0.9, 0.0, f"measured in the last month named in the table (month {month})"
         return 0.0, 0.25, f"measured in an earlier month (month {month} of {', '.join(map(str, months))}): a baseline"
     if words & set(POST_WORDS) or (glued := _glued(p.info, GLUED_POST)):
-        word = sorted(words & set(POST_WORDS))[0] if words & set(POST_WORDS) else glued
+        word = min(words & set(POST_WORDS)) if words & set(POST_WORDS) else glued
         return 0.8, 0.0, f"named as measured after ('{word}')"
     if words & set(BASELINE_WORDS) or (glued := _glued(p.info, GLUED_BASELINE)):
-        word = sorted(words & set(BASELINE_WORDS))[0] if words & set(BASELINE_WORDS) else glued
+        word = min(words & set(BASELINE_WORDS)) if words & set(BASELINE_WORDS) else glued
         return 0.0, 0.25, f"named as measured before ('{word}')"
     return 0.0, 0.0, ""
 
