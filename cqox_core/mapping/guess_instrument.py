@@ -24,7 +24,7 @@ def _defines_a_factor(p: ColumnProfile, factors: list[ColumnProfile]) -> bool:
     for factor in factors:
         if p.name == factor.name:
             return True
-        if p.kind == "numeric" and factor.values is not None:
+        if p.kind == "numeric" and p.values is not None and factor.values is not None:
             step = _best_step(p.values, factor.values)
             if step is not None and step.sharpness >= 0.99:
                 return True

@@ -16,7 +16,7 @@ from .guess_panel import _time_score
 from .guess_treatment import _function_of
 from .leakage import _leak_like_propensity, _treatment_derived
 from .names import _unlog, name_match
-from .periods import _period_evidence, _time_families
+from .periods import Periods, _period_evidence, _time_families
 from .profile import ColumnProfile
 from .state import _choose, _Scored, _State
 
@@ -62,7 +62,7 @@ def _measure_key(state: _State, name: str) -> str:
     return "".join(w for w in base.words) or name
 
 
-def _outcome_score(state: _State, p: ColumnProfile, families: dict[str, tuple[int, ...]],
+def _outcome_score(state: _State, p: ColumnProfile, families: Periods,
                    last_position: int) -> _Scored | None:
     pattern, what = _outcome_pattern(p)
     if pattern == 0:

@@ -143,8 +143,9 @@ def _infer_running(state: _State) -> None:
 
 def _running_from_switch(state: _State, treatment: ColumnProfile) -> tuple | None:
     scored: list[tuple[float, ColumnProfile, _Step]] = []
+    assert treatment.values is not None                 # a binary column has 0/1 values
     for p in _moving_with(_running_candidates(state), treatment.values):
-        if _dose_of(p, treatment.values, treatment.name):
+        if p.values is None or _dose_of(p, treatment.values, treatment.name):
             continue                      # an amount that is 0 for the untreated is a dose, not a score
         step = _best_step(p.values, treatment.values)
         if step is None:
@@ -185,9 +186,12 @@ MIN_RANK_CORRELATION = 0.08
 def _moving_with(candidates: list[ColumnProfile], t: np.ndarray) -> list[ColumnProfile]:
     """The candidates whose ranks move with the treatment at all; the step search, one sort per
     column, is left for those (a wide file has thousands of unrelated columns)."""
-    ranks = [p.codes.astype(float) for p in candidates]
-    for rank, p in zip(ranks, candidates):
+    ranks = []
+    for p in candidates:
+        assert p.codes is not None and p.values is not None     # numeric candidates have both
+        rank = p.codes.astype(float)
         rank[~np.isfinite(p.values)] = np.nan           # missing, and the infinities, are not ranked
+        ranks.append(rank)
     r = _corr_columns(ranks, np.where(np.isfinite(t), t, np.nan))
     return [p for p, rho in zip(candidates, r) if not np.isfinite(rho) or abs(rho) >= MIN_RANK_CORRELATION]
 

@@ -207,12 +207,12 @@ INTERACTION_CANDIDATES = 20
 def _interaction_bonus(state: _State, scored: list[_Scored]) -> None:
     """A 0/1 column equal to the product of two other 0/1 columns (afhigh = afchnge x highearn,
     y81nrinc = y81 x nearinc) is the treated-group-by-period term of a difference-in-differences."""
-    binaries = [p for p in state.profiles.values()
-                if p.kind == "binary" and p.values is not None and p.name not in state.blocked]
+    binaries = {p.name: p.values for p in state.profiles.values()
+                if p.kind == "binary" and p.values is not None and p.name not in state.blocked}
     if len(binaries) < 3:
         return
-    matrix = np.column_stack([np.nan_to_num(p.values, nan=-1.0) for p in binaries])
-    names = [p.name for p in binaries]
+    matrix = np.column_stack([np.nan_to_num(v, nan=-1.0) for v in binaries.values() if v is not None])
+    names = list(binaries)
     top = sorted((s for s in scored if state.profiles[s.column].kind == "binary"), key=lambda s: -s.score)
     for candidate in top[:INTERACTION_CANDIDATES]:
         factors = _product_factors(matrix, names, candidate.column)

@@ -83,7 +83,7 @@ def _treatment_derived(state: _State, treatment: str) -> dict[str, str]:
     out: dict[str, str] = {}
     ever = _ever_treated_rows(state, t) if binary else None
     pool = [p for p in state.pool("numeric", "binary") if p.values is not None]
-    correlations = _corr_columns([p.values for p in pool], t)
+    correlations = _corr_columns([p.values for p in pool if p.values is not None], t)
     for p, r in zip(pool, correlations):
         reason = _lockstep(p, t, treatment, r)
         if binary and not reason:
@@ -157,11 +157,11 @@ def _outcome_leaks(state: _State, outcome: str) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     pool = [p for p in state.pool("numeric", "binary") if p.values is not None]
-    for p, r in zip(pool, _corr_columns([p.values for p in pool], y)):
+    for p, r in zip(pool, _corr_columns([p.values for p in pool if p.values is not None], y)):
         if np.isfinite(r) and abs(r) >= LEAK_CORRELATION:
             out[p.name] = f"near-perfect correlate of the outcome (r={r:.2f}): would leak the answer"
         elif np.isfinite(r) and abs(r) >= 0.5:
-            rho = _rank_corr(p.values, y)
+            rho = _rank_corr(p.values, y) if p.values is not None else float("nan")
             if np.isfinite(rho) and abs(rho) >= RANK_LEAK_CORRELATION:
                 out[p.name] = (f"ranks rows exactly like the outcome (rank r={rho:.2f}): a rescaled copy "
                                "(e.g. its log), would leak the answer")

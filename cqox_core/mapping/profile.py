@@ -93,8 +93,8 @@ def _numeric_block_profiles(sample: pd.DataFrame, positions: list[int]) -> dict[
         codes, n_missing, n_unique, is_integer = _block_stats(block)
         for j, position in enumerate(chunk):
             name = str(sample.columns[position])
-            base = {"name": name, "position": position, "info": parse_name(name), "n_rows": n_rows,
-                    "n_missing": int(n_missing[j])}
+            base: dict[str, Any] = {"name": name, "position": position, "info": parse_name(name), "n_rows": n_rows,
+                                    "n_missing": int(n_missing[j])}
             if n_missing[j] == n_rows:
                 out[position] = ColumnProfile(kind="empty", values=None, codes=None, n_unique=0, is_integer=False,
                                               levels=(), positive=None, positive_known=False, date_share=0.0,
