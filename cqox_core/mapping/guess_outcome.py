@@ -16,7 +16,7 @@ from .guess_panel import _time_score
 from .guess_treatment import _function_of
 from .leakage import _leak_like_propensity, _treatment_derived
 from .names import _unlog, name_match
-from .periods import Periods, _period_evidence, _time_families
+from .periods import Periods, _period_evidence
 from .profile import ColumnProfile
 from .state import _choose, _Scored, _State
 
@@ -118,7 +118,7 @@ def _period_dummies(state: _State) -> set[str]:
 def _infer_outcome(state: _State) -> None:
     if state.is_fixed("outcome"):
         return
-    families = _time_families(state.profiles)
+    families = state.periods()
     treatment = state.column("treatment")
     derived = set(_treatment_derived(state, treatment)) if treatment else set()
     derived |= _period_dummies(state)

@@ -15,7 +15,7 @@ from .cues import OUTCOME_CUES, RUNNING_CUES
 from .guess_panel import _series_clock
 from .leakage import _dose_of
 from .names import name_match
-from .periods import _period_evidence, _time_families
+from .periods import _period_evidence
 from .profile import ColumnProfile
 from .state import _clip01, _confidence, _corr_columns, _State
 
@@ -107,7 +107,7 @@ def _running_candidates(state: _State) -> list[ColumnProfile]:
         # one row per period: a switch along any column is a switch in time, which the
         # interrupted time series reads; it is not a regression discontinuity
         return []
-    families = _time_families(state.profiles)
+    families = state.periods()
     # a column measured after the others (wt82, x_post) cannot assign treatment
     return [p for p in state.pool("numeric") if p.n_unique >= 20 and p.values is not None
             and p.name not in state.excluded and _period_evidence(p, families)[0] == 0]

@@ -13,7 +13,7 @@ from .cues import DEMOGRAPHIC_CUES, DOSE_CUES, OUTCOME_CUES, TREATMENT_CUES
 from .guess_instrument import _instrument_name
 from .leakage import _leak_like_propensity
 from .names import name_match
-from .periods import Periods, _period_evidence, _time_families
+from .periods import Periods, _period_evidence
 from .profile import ColumnProfile, _squash
 from .state import _choose, _clip01, _corr, _Scored, _State
 
@@ -187,7 +187,7 @@ def _infer_treatment(state: _State) -> None:
     named_instruments = [p.name for p in pool if _instrument_name(p)[0] >= 0.3 and p.values is not None]
     movers = [z for z in (*state.fixed.instrument, *named_instruments)
               if state.profiles[z].values is not None]
-    families = _time_families(state.profiles)
+    families = state.periods()
     scored = [s for s in (_treatment_score(state, p, movers, families)
                           for p in pool if p.name not in named_instruments) if s]
     _interaction_bonus(state, scored)

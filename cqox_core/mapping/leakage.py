@@ -23,7 +23,7 @@ from .cues import (
 )
 from .guess_panel import _time_score
 from .names import NameInfo, name_match
-from .periods import _period_evidence, _time_families
+from .periods import _period_evidence
 from .profile import ColumnProfile
 from .state import _corr, _corr_columns, _rank_corr, _State
 
@@ -170,7 +170,7 @@ def _outcome_leaks(state: _State, outcome: str) -> dict[str, str]:
 
 def _later_measurements(state: _State, outcome: str) -> dict[str, str]:
     """When the outcome is dated (re78, wt82_71), columns dated as late are post-treatment."""
-    families = _time_families(state.profiles)
+    families = state.periods()
     info = state.profiles[outcome].info
     if info.stem not in families or not info.years:
         return {}
@@ -186,7 +186,7 @@ def _later_measurements(state: _State, outcome: str) -> dict[str, str]:
 
 
 def _other_outcomes(state: _State, outcome: str | None) -> dict[str, str]:
-    families = _time_families(state.profiles)
+    families = state.periods()
     out = {}
     for p in state.pool("numeric", "binary"):
         strength, word = name_match(p.info, OUTCOME_CUES)

@@ -37,20 +37,7 @@ class Periods:
         return stem in self.years
 
 
-_LAST: list[tuple[dict[str, ColumnProfile], Periods]] = []
-
-
 def _time_families(profiles: dict[str, ColumnProfile]) -> Periods:
-    """The dated columns of ``profiles`` (remembered for the inference under way: the guessers
-    ask several times)."""
-    if _LAST and _LAST[0][0] is profiles:
-        return _LAST[0][1]
-    periods = _find_periods(profiles)
-    _LAST[:] = [(profiles, periods)]
-    return periods
-
-
-def _find_periods(profiles: dict[str, ColumnProfile]) -> Periods:
     """Stems measured in several years (re74, re75, re78) -> the years seen, and the months
     named with a measure (LateApril, LateSept).
 

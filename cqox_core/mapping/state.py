@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..roles import Roles
+from .periods import Periods, _time_families
 from .profile import ColumnProfile
 
 
@@ -106,6 +107,13 @@ class _State:
     taken: set[str] = field(default_factory=set)
     joined_names: set[str] = field(default_factory=set)       # 'wage', 'homicide': for log siblings
     interactions: dict[str, tuple[str, str]] = field(default_factory=dict)   # afhigh -> (afchnge, highearn)
+    _periods: Periods | None = None                           # the dated columns, found once
+
+    def periods(self) -> Periods:
+        """The table's dated columns, found once per inference (several guessers ask)."""
+        if self._periods is None:
+            self._periods = _time_families(self.profiles)
+        return self._periods
 
     def __post_init__(self) -> None:
         self.joined_names = {p.info.joined for p in self.profiles.values()}
