@@ -17,9 +17,9 @@ from cqox_core.errors import CQOxError
 user = guard("upload")
 st.title("Upload data")
 limits = Limits.from_env()
-st.caption(f"CSV, TSV, Parquet, Excel (.xlsx) or JSON records. Up to {limits.max_bytes / 1e6:,.0f} MB, "
-           f"{limits.max_rows:,} rows and {limits.max_cols:,} columns; one row per unit (or per unit and period "
-           "for panel designs). Files stay on this server.")
+st.caption(f"CSV, TSV, Parquet, Excel (.xlsx) or JSON records. Up to {limits.max_bytes / 1e6:,.0f} MB and "
+           f"{limits.describe()}; one row per unit (or per unit and period for panel designs). "
+           "Files stay on this server.")
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 demos = {p.stem.replace("demo_", "").replace("_", " ").title(): p for p in sorted(ASSETS.glob("demo_*.csv"))}

@@ -67,6 +67,7 @@ def estimate(method: str, data: Dataset | pd.DataFrame | str | Path, *, roles: R
     dataset = as_dataset(data)
     role_kw, params = split_kwargs(kwargs)
     resolved = (roles or Roles()).replace(**role_kw)
+    resolved.check_distinct()          # before auto mapping: the user's own roles, named as given
     resolved, notes = fill_roles(dataset, resolved, spec.requires.roles)
     estimand = (estimand or spec.estimands[0]).lower()
     if estimand not in spec.estimands:

@@ -12,6 +12,18 @@ Labour-market programs (job training such as the NSW experiment behind the
 LaLonde data, wage subsidies, unemployment insurance) count as **policy**:
 they are public programs evaluated on earnings. Credit, lending and investing
 count as **finance**.
+
+**"other" only when nothing points elsewhere.** The answer is a field as soon
+as one word of its vocabulary appears as a whole word in a column name, a
+label or the file name (a score of at least ``MIN_EVIDENCE``, i.e. one
+population-survey word such as ``state`` or ``county``); "other" means no
+column, label or file name carries any such word (partial matches inside a
+longer word, worth less than that, do not count). Weak evidence still gives a
+field, with a low confidence that says how weak it is: an organ-donation
+panel of states is read as policy (a state panel) at a low confidence rather
+than as "other". Month dummies (``jan`` ... ``dec``, three or more of them)
+are calendar columns and count for no field (``apr`` is not an annual
+percentage rate there).
 """
 from __future__ import annotations
 
@@ -24,6 +36,7 @@ import pandas as pd
 
 from .data import Dataset, as_dataset
 from .mapping import NameInfo, infer_roles, name_match, parse_name
+from .mapping.cues import MONTHS
 from .roles import Roles
 
 DOMAINS = ("healthcare", "finance", "marketing", "education", "policy", "manufacturing")
@@ -46,7 +59,9 @@ LEXICON: dict[str, dict[str, tuple[float, str]]] = {
                          "icu", "admission", "readmit", "readmission", "readmitted", "diagnosis",
                          "mortality", "death", "died", "deaths", "survival", "medicare", "medicaid",
                          "health", "hlth", "pregnancy", "pregnancies", "prenatal", "infant",
-                         "cardiology", "oncology", "pediatrics", "placebo"), (0.9, "care and outcomes")),
+                         "cardiology", "oncology", "pediatrics", "placebo", "organ", "organs", "donor",
+                         "donors", "donation", "donations", "transplant", "transplants", "lifeexp",
+                         "expectancy", "longevity", "cholera", "epidemic"), (0.9, "care and outcomes")),
         **dict.fromkeys(("alcohol", "alcoholpy", "drinking", "exercise", "diet", "pain", "otherpain",
                          "injury", "dose", "dosage", "height"), (0.5, "health behaviour")),
     },
@@ -74,7 +89,8 @@ LEXICON: dict[str, dict[str, tuple[float, str]]] = {
                          "session", "referral", "acquisition", "shopper", "brand", "audience", "segment",
                          "channel"), (0.9, "customer behaviour")),
         **dict.fromkeys(("customer", "customers", "spend", "revenue", "sales", "discount", "offer",
-                         "voucher", "store", "visits", "visit", "orders", "order", "app", "user", "users"),
+                         "voucher", "store", "visits", "visit", "orders", "order", "app", "user", "users",
+                         "price", "prices", "pricing", "volume", "sold", "demand", "restaurant"),
                         (0.5, "customers and sales")),
     },
     "education": {
@@ -94,19 +110,23 @@ LEXICON: dict[str, dict[str, tuple[float, str]]] = {
         **dict.fromkeys(("policy", "program", "programme", "law", "laws", "reform", "legislation",
                          "mandate", "ban", "subsidy", "transfer", "transfers", "welfare", "pubwelfare",
                          "benefit", "benefits", "government", "gov", "public", "participation",
-                         "eligibility", "eligible", "repeal", "abortion", "minwage", "tax", "taxes"),
+                         "eligibility", "eligible", "repeal", "abortion", "minwage", "tax", "taxes",
+                         "inspection", "inspections", "regulation", "violation", "violations"),
                         (0.8, "public programs and law")),
+        **dict.fromkeys(("takeup", "uptake"), (0.6, "programme take-up")),
         **dict.fromkeys(("unemployment", "unemployed", "unem", "unemp", "unemployrt", "ur", "employment",
                          "employed", "employ", "jobs", "job", "labor", "labour", "wage", "wages",
-                         "earnings", "earn", "poverty", "re", "training"), (0.7, "jobs and earnings")),
+                         "earnings", "earn", "poverty", "re", "training", "emp"), (0.7, "jobs and earnings")),
         **dict.fromkeys(("crime", "crimes", "crmrte", "homicide", "murder", "robbery", "burglary",
                          "larceny", "assault", "theft", "police", "prison", "prisoner", "incarceration",
-                         "arrest", "arrests", "court", "judge"), (0.9, "crime and justice")),
+                         "arrest", "arrests", "court", "judge", "prisons", "prisoners", "inmates",
+                         "traffic", "accidents", "fatalities"), (0.9, "crime and justice")),
         **dict.fromkeys(("vote", "voting", "voter", "voters", "election", "elections", "democrat",
                          "republican", "turnout", "voteshare", "demvoteshare", "legislator"),
                         (0.9, "elections")),
         **dict.fromkeys(("black", "white", "hisp", "hispanic", "married", "marr", "nonwhite", "citizen",
-                         "immigrant", "veteran", "state", "county"), (0.25, "population surveys")),
+                         "immigrant", "veteran", "state", "county", "city", "country"), (0.25, "population surveys")),
+        **dict.fromkeys(("gdp", "gnp", "inflation", "cpi"), (0.5, "the economy")),
     },
     "manufacturing": {
         **dict.fromkeys(("machine", "machines", "factory", "plant", "defect", "defects", "defective",
@@ -126,7 +146,9 @@ ROLE_WEIGHTS = {"treatment": 3.5, "outcome": 2.5, "instrument": 1.5, "running": 
 EXCLUDED_WEIGHT = 0.5
 VALUE_WEIGHT = 0.5
 SOURCE_WEIGHT = 1.0
-MIN_EVIDENCE = 0.9          # less than one specific word (e.g. 'hiv'): the honest answer is "other"
+#: Below one whole word of a field's vocabulary (0.25 x 0.95 for 'state' as one of several words):
+#: nothing points to any field, and the honest answer is "other".
+MIN_EVIDENCE = 0.2
 MAX_LABEL_LEVELS = 50
 
 
@@ -163,8 +185,8 @@ def detect_domain(data: Dataset | pd.DataFrame, roles: Roles | None = None) -> D
     if roles is None:
         mapping = infer_roles(dataset)
         roles, excluded = mapping.roles, set(mapping.excluded)
-    role_of = _role_of(roles)
-    hits = {d: _domain_hits(d, dataset, role_of, excluded) for d in DOMAINS}
+    columns = _columns_of(dataset.frame, _role_of(roles), excluded)
+    hits = {d: _domain_hits(d, columns, dataset.source) for d in DOMAINS}
     scores = {d: round(float(sum(h.weight for h in hs)), 3) for d, hs in hits.items()}
     return _decide(scores, hits)
 
@@ -180,51 +202,80 @@ def _role_of(roles: Roles) -> dict[str, str]:
     return out
 
 
+#: Each domain's word weights, built once (name_match remembers what it has seen per word list).
+_WEIGHTS: dict[str, dict[str, float]] = {d: {w: weight for w, (weight, _) in lex.items()} for d, lex in LEXICON.items()}
+
+
 def _match(info: NameInfo, domain: str) -> tuple[float, str | None]:
-    lexicon = LEXICON[domain]
-    strength, word = name_match(info, {w: weight for w, (weight, _) in lexicon.items()})
+    strength, word = name_match(info, _WEIGHTS[domain])
     if info.words == ("wt",) and info.years and domain == "healthcare":
         return 0.6, "wt"               # wt71, wt82: body weight measured in a survey year
     return strength, word
 
 
-def _domain_hits(domain: str, dataset: Dataset, role_of: dict[str, str], excluded: set[str]) -> list[_Hit]:
-    hits: list[_Hit] = []
-    frame = dataset.frame
-    for original in frame.columns:
+@dataclass(frozen=True)
+class _Column:
+    """What one column offers as evidence, read once for all domains."""
+
+    name: str
+    info: NameInfo | None             # None for a calendar dummy ('feb' among jan ... dec)
+    role: str | None
+    excluded: bool
+    labels: tuple[tuple[str, NameInfo], ...]
+
+
+def _columns_of(frame: pd.DataFrame, role_of: dict[str, str], excluded: set[str]) -> list[_Column]:
+    calendar = _month_dummies(frame.columns)
+    out = []
+    for position, (original, dtype) in enumerate(zip(frame.columns, frame.dtypes)):
         column = str(original)
-        info = parse_name(column)
-        strength, word = _match(info, domain)
-        role = role_of.get(column)
+        numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        out.append(_Column(column, None if column in calendar else parse_name(column), role_of.get(column),
+                           column in excluded, () if numeric else _labels(frame.iloc[:, position])))
+    return out
+
+
+def _domain_hits(domain: str, columns: list[_Column], source: str) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for c in columns:
+        strength, word = _match(c.info, domain) if c.info is not None else (0.0, None)
         if strength > 0 and word:
-            weight = strength * ROLE_WEIGHTS.get(role or "", 1.0)
-            weight *= EXCLUDED_WEIGHT if column in excluded else 1.0
-            hits.append(_Hit(column, weight, LEXICON[domain].get(word, (0, "health measures"))[1], role))
-        value_hit = _label_hit(domain, column, frame[original])
+            weight = strength * ROLE_WEIGHTS.get(c.role or "", 1.0)
+            weight *= EXCLUDED_WEIGHT if c.excluded else 1.0
+            hits.append(_Hit(c.name, weight, LEXICON[domain].get(word, (0, "health measures"))[1], c.role))
+        value_hit = _label_hit(domain, c)
         if value_hit:
             hits.append(value_hit)
-    source_hit = _source_hit(domain, dataset.source)
+    source_hit = _source_hit(domain, source)
     if source_hit:
         hits.append(source_hit)
     return hits
 
 
-def _label_hit(domain: str, column: str, series: pd.Series) -> _Hit | None:
-    """Labels inside a text column ('cardiology', 'email') count, once per column."""
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return None
+def _month_dummies(columns: pd.Index) -> set[str]:
+    """Columns named only by a month ('feb', 'March'), when three or more are: calendar dummies."""
+    months = {str(c) for c in columns if (words := parse_name(c).words) and all(w in MONTHS for w in words)}
+    return months if len(months) >= 3 else set()
+
+
+def _labels(series: pd.Series) -> tuple[tuple[str, NameInfo], ...]:
+    """The labels of a text column with few levels, parsed like names."""
     levels = pd.unique(series.dropna())
     if len(levels) == 0 or len(levels) > MAX_LABEL_LEVELS:
-        return None
+        return ()
+    return tuple((str(level), parse_name(level)) for level in levels)
+
+
+def _label_hit(domain: str, column: _Column) -> _Hit | None:
+    """Labels inside a text column ('cardiology', 'email') count, once per column."""
     best: tuple[float, str | None] = (0.0, None)
-    for level in levels[:MAX_LABEL_LEVELS]:
-        strength, word = _match(parse_name(level), domain)
+    for level, info in column.labels:
+        strength, word = _match(info, domain)
         if strength > best[0]:
-            best = (strength, str(level))
+            best = (strength, level)
     if best[1] is None:
         return None
-    concept = "labels"
-    return _Hit(column, VALUE_WEIGHT * best[0], concept, None, value=best[1])
+    return _Hit(column.name, VALUE_WEIGHT * best[0], "labels", None, value=best[1])
 
 
 def _source_hit(domain: str, source: str) -> _Hit | None:

@@ -36,6 +36,7 @@ CATALOGUE: dict[str, str] = {
     "E-DATA-012": "A damaged, truncated or misnamed Parquet or Excel file.",
     "E-DATA-013": "JSON that is not a flat list of records.",
     "E-DATA-014": "A CQOX_MAX_* setting that is not a positive whole number.",
+    "E-DATA-015": "Too many cells (rows x columns): over the table size budget (CQOX_MAX_CELLS).",
     # --- roles: which column plays which part
     "E-ROLE-001": "A role the method needs (a column, or the cutoff) is not set.",
     "E-ROLE-002": "A role names a column the data do not have.",
@@ -58,6 +59,8 @@ CATALOGUE: dict[str, str] = {
     "E-ROLE-030": "The dose takes too few distinct values for a dose-response curve.",
     "E-ROLE-031": "The dose is not numeric in every row.",
     "E-ROLE-032": "The target policy names actions that were never logged.",
+    "E-ROLE-020": "One column is given two roles that must differ (e.g. outcome and treatment).",
+    "E-ROLE-021": "Outcome values too large to compute with (beyond 1e100 or infinite): rescale.",
     # --- methods and their parameters
     "E-METHOD-001": "No method has this id.",
     "E-METHOD-002": "The method has no parameter of this name.",
@@ -132,12 +135,21 @@ CATALOGUE: dict[str, str] = {
     # --- saved analyses and users
     "E-STORE-001": "No saved analysis has this id.",
     "E-STORE-002": "The saved analysis has not been shared with you.",
+    "E-STORE-003": "The store's database cannot be reached right now.",
+    "E-STORE-004": "The server ran out of disk space while writing to the store.",
+    "E-STORE-005": "A saved analysis is damaged and cannot be opened.",
+    "E-STORE-006": "The audit log is append-only: its entries cannot be changed or deleted.",
+    "E-STORE-007": "The database refused a store operation for another reason.",
+    "E-STORE-008": "The database URL names a backend CQOx cannot use.",
+    "E-STORE-009": "The store's schema version is newer than this CQOx understands.",
     "E-USER-001": "The user name has characters other than letters, digits, '.', '-' and '_'.",
     "E-USER-002": "The password is shorter than 8 characters.",
     "E-USER-003": "A user of this name already exists.",
     "E-USER-004": "An unknown user role (roles are admin, analyst and viewer).",
     "E-USER-005": "The last admin cannot be removed or demoted.",
     "E-USER-006": "No user has this name.",
+    "E-USER-007": "The password uses only one kind of character.",
+    "E-USER-008": "The password is too easy to guess.",
     # --- the command line
     "E-CLI-001": "The command line is not valid (unknown option, missing command, --param not KEY=VALUE).",
     # decision settings

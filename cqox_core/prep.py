@@ -234,6 +234,12 @@ def independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
     return kept
 
 
+#: Largest outcome value (in absolute size) an estimate can be computed from: standard errors sum
+#: squared residuals, and above 1e100 those squares (1e200 and more, times n) reach float64's
+#: ceiling of 1.8e308 and become infinite.
+MAX_ABS_OUTCOME = 1e100
+
+
 def numeric_outcome(frame: pd.DataFrame, name: str) -> pd.Series:
     s = frame[name]
     if pd.api.types.is_bool_dtype(s):
@@ -244,8 +250,19 @@ def numeric_outcome(frame: pd.DataFrame, name: str) -> pd.Series:
             raise RoleError(f"The outcome '{name}' is not numeric (e.g. {s.dropna().astype(str).iloc[0]!r}).",
                             "Choose a numeric outcome column, or recode this one into numbers.",
                             code="E-ROLE-006")
-        return converted
-    return s.astype(float)
+        s = converted
+    values = s.astype(float)
+    largest = float(np.nanmax(np.abs(values.to_numpy()))) if values.notna().any() else 0.0
+    if np.isinf(largest):
+        raise RoleError(f"The outcome '{name}' has infinite values.",
+                        "Replace them (e.g. with missing values) or choose another outcome.", code="E-ROLE-021")
+    if largest > MAX_ABS_OUTCOME:
+        raise RoleError(f"The outcome '{name}' has values as large as {largest:.3g}: too large to compute a "
+                        "standard error (their squares overflow).",
+                        f"Rescale it: divide '{name}' by 1e{int(np.log10(largest)) - 6} (or express it in a larger "
+                        "unit) so its values stay below 1e100; the effect then scales back by the same factor.",
+                        code="E-ROLE-021")
+    return values
 
 
 #: prepare()'s arrays per Dataset, so the method, its diagnostics and its sensitivity analysis build

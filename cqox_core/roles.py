@@ -22,6 +22,12 @@ SINGLE_ROLES: tuple[str, ...] = (
 MULTI_ROLES: tuple[str, ...] = ("covariates", "instrument")
 #: Roles that hold a value rather than a column name.
 VALUE_ROLES: tuple[str, ...] = ("cutoff", "treated_value")
+#: Roles that each need a column of their own: what is studied (outcome) and what moves it
+#: (treatment, running variable, mediator). One column in two of them compares a variable with
+#: itself (an 'effect' of exactly 1). Instruments and covariates that repeat another role are
+#: refused by the methods that use them, with their own codes (iv: E-EST-042/043/046; the
+#: selection-on-observables family: E-ROLE-012).
+DISTINCT_ROLES: tuple[str, ...] = ("outcome", "treatment", "running", "mediator")
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,25 @@ class Roles:
                             f"Available columns include: {sample}. Column names are case-sensitive.",
                             code="E-ROLE-002")
 
+    def check_distinct(self) -> None:
+        """Raise E-ROLE-020 naming both roles when one column is given two of DISTINCT_ROLES, or
+        is both the unit and the time."""
+        first: dict[str, str] = {}
+        for role in DISTINCT_ROLES:
+            column = getattr(self, role)
+            if column is None:
+                continue
+            other = first.setdefault(column, role)
+            if other != role:
+                raise RoleError(f"Column '{column}' is both the {_role_phrase(other)} and the {_role_phrase(role)}.",
+                                f"Each role needs its own column: choose a different column for the "
+                                f"{_role_phrase(role)} (or for the {_role_phrase(other)}); a column compared with "
+                                "itself has no causal effect to estimate.", code="E-ROLE-020")
+        if self.unit is not None and self.unit == self.time:
+            raise RoleError(f"Column '{self.unit}' is both the unit and the time.",
+                            "Name the column that identifies units (id, state) and the one that orders periods "
+                            "(year, date) separately.", code="E-ROLE-020")
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in SINGLE_ROLES + VALUE_ROLES:
@@ -175,6 +200,10 @@ class Roles:
     def key(self) -> tuple:
         """A hashable, order-stable key for caching."""
         return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in self.to_dict().items()))
+
+
+def _role_phrase(role: str) -> str:
+    return "running variable" if role == "running" else role
 
 
 def merge(base: Roles | None, overrides: dict[str, Any]) -> Roles:

@@ -142,7 +142,8 @@ RNG = np.random.default_rng(20240611)
 GOOD_CSV = frame().to_csv(index=False).encode()
 GOOD_PARQUET = parquet_bytes(frame(), compression="zstd")
 GOOD_XLSX = xlsx_bytes(frame())
-WIDE_HEADER = ",".join(f"c{i}" for i in range(3_000)).encode() + b"\n" + b",".join([b"1"] * 3_000) + b"\n"
+# wider than the default column backstop (20,000); 3,000 or 10,000 columns are within the cell budget
+WIDE_HEADER = ",".join(f"c{i}" for i in range(30_000)).encode() + b"\n" + b",".join([b"1"] * 30_000) + b"\n"
 
 CASES: list[Case] = [
     # E-DATA-001 / 002: where and what
@@ -161,7 +162,9 @@ CASES: list[Case] = [
          "E-DATA-004"),
     Case("xlsx-declares-too-many-rows", as_bytes(GOOD_XLSX, "x.xlsx", Limits(max_rows=3)), "E-DATA-004"),
     Case("jsonl-too-many-rows", as_bytes(b'{"a":1}\n' * 5, "x.jsonl", Limits(max_rows=4)), "E-DATA-004"),
-    Case("3000-columns-default-limit", as_bytes(WIDE_HEADER, "wide.csv"), "E-DATA-005"),
+    Case("30000-columns-default-limit", as_bytes(WIDE_HEADER, "wide.csv"), "E-DATA-005"),
+    Case("cells-over-budget-csv", as_bytes(b"a,b,c\n" + b"1,2,3\n" * 4, "x.csv", Limits(max_cells=11)), "E-DATA-015"),
+    Case("cells-over-budget-parquet", as_bytes(GOOD_PARQUET, "x.parquet", Limits(max_cells=10)), "E-DATA-015"),
     Case("parquet-too-many-columns", as_bytes(GOOD_PARQUET, "x.parquet", Limits(max_cols=3)), "E-DATA-005"),
     Case("xlsx-too-many-columns", as_bytes(GOOD_XLSX, "x.xlsx", Limits(max_cols=3)), "E-DATA-005"),
     # E-DATA-006 / 007: nothing to analyse
@@ -236,7 +239,8 @@ def test_bad_input_raises_its_code(case: Case, tmp_path: Path) -> None:
 
 def test_every_data_code_is_exercised() -> None:
     codes = {case.code for case in CASES}
-    assert codes == {f"E-DATA-{n:03d}" for n in range(1, 14)}
+    # E-DATA-014 (a bad CQOX_MAX_* setting) is exercised in test_data_loading.py
+    assert codes == {f"E-DATA-{n:03d}" for n in range(1, 14)} | {"E-DATA-015"}
 
 
 def test_parquet_footer_check_reads_no_data(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -217,7 +217,7 @@ def test_json_records_with_missing_keys_fill_with_missing() -> None:
 
 # -- limits -------------------------------------------------------------------------
 def test_limits_defaults() -> None:
-    assert Limits() == Limits(max_bytes=200_000_000, max_rows=5_000_000, max_cols=2_000)
+    assert Limits() == Limits(max_bytes=200_000_000, max_rows=5_000_000, max_cols=20_000, max_cells=50_000_000)
 
 
 def test_limits_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,7 +225,7 @@ def test_limits_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CQOX_MAX_ROWS", "3")
     monkeypatch.delenv("CQOX_MAX_COLS", raising=False)
     limits = Limits.from_env()
-    assert limits == Limits(max_bytes=1000, max_rows=3, max_cols=2_000)
+    assert limits == Limits(max_bytes=1000, max_rows=3)
     # load() uses the environment when no limits are given
     with pytest.raises(DataError) as caught:
         load(b"a\n1\n2\n3\n4\n", name="x.csv")

@@ -5,7 +5,7 @@
 passes uploads as bytes). Uploads are untrusted, so every size limit is checked
 *before* the full parse (from the byte size, the newline count, the header
 line, the Parquet footer or the zip directory), and every failure a file can
-cause is a :class:`DataError` with a stable code (E-DATA-001 to E-DATA-014; their meanings are
+cause is a :class:`DataError` with a stable code (E-DATA-001 to E-DATA-015; their meanings are
 listed once, in ``cqox_core.errors.CATALOGUE`` and docs/ERRORS.md).
 
 Decisions a user might trip over:
@@ -18,6 +18,10 @@ Decisions a user might trip over:
 - A column with no name and no values (a trailing delimiter, Excel formatting)
   is dropped with a warning; other empty names or empty columns only warn.
 - Decimal commas ("3,5" in a semicolon file) are read as numbers, with a warning.
+- Timestamps with different UTC offsets in one column (+01:00 and -05:00) are
+  converted to UTC, with a warning (pandas keeps one time zone per column).
+- Size is a cell budget (rows x columns, ``Limits.max_cells``): 10,000 columns
+  x 1,000 rows is as acceptable as 100 columns x 100,000 rows.
 
 Layout: ``dataset`` (the Dataset contract), ``limits`` (size limits and their
 checks), ``loader`` (the ``load`` verb: getting the bytes, dispatching to a

@@ -6,13 +6,14 @@ are checked again on the frame that was actually read.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
 import pandas as pd
 
 from ..errors import DataError
-from .limits import Limits, _check_cols, _check_rows
+from .limits import Limits, _check_cells, _check_cols, _check_rows
 
 
 def _named_columns(names: list[str], meta: dict[str, Any]) -> list[str]:
@@ -51,6 +52,7 @@ def _finish(frame: pd.DataFrame, label: str, limits: Limits, meta: dict[str, Any
     frame.columns = names
     frame = _drop_unnamed_empty(frame, meta)
     _warn_unnamed_and_empty(frame, meta)
+    _mixed_offsets_to_utc(frame, meta)
     if frame.shape[1] == 0:
         raise DataError(f"'{label}' has no columns with values.", "Provide a table with at least one column.",
                         code="E-DATA-007")
@@ -60,6 +62,7 @@ def _finish(frame: pd.DataFrame, label: str, limits: Limits, meta: dict[str, Any
                         code="E-DATA-007")
     _check_rows(frame.shape[0], label, limits)
     _check_cols(frame.shape[1], label, limits)
+    _check_cells(frame.shape[0], frame.shape[1], label, limits)
     return frame.reset_index(drop=True)
 
 
@@ -84,3 +87,31 @@ def _warn_unnamed_and_empty(frame: pd.DataFrame, meta: dict[str, Any]) -> None:
         if empty:
             meta["warnings"].append(f"Column(s) {', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''} have "
                                     "no values in any row; they cannot be used in the analysis.")
+
+
+_STAMP_WITH_OFFSET = re.compile(
+    r"^\s*\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})\s*$")
+
+
+def _mixed_offsets_to_utc(frame: pd.DataFrame, meta: dict[str, Any]) -> None:
+    """Timestamps written with different UTC offsets (+01:00 and -05:00 in one column) become UTC
+    times: pandas holds one time zone per column and refuses to mix them later."""
+    for column in frame.columns:
+        series = frame[column]
+        if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+            continue
+        present = series.dropna()
+        sample = present.iloc[:200].astype(str)
+        if sample.empty:
+            continue
+        offsets = {m.group(1).replace(":", "").replace("Z", "+0000") if m else None
+                   for m in map(_STAMP_WITH_OFFSET.match, sample)}
+        if None in offsets or len(offsets) < 2:
+            continue
+        parsed = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
+        if parsed.notna().sum() < 0.98 * len(present):
+            continue
+        frame[column] = parsed
+        shown = ", ".join(sorted(o for o in offsets if o)[:4])
+        meta["warnings"].append(f"Column {column} mixes time zones (UTC offsets {shown}); its times were "
+                                "converted to UTC.")

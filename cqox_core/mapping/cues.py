@@ -21,6 +21,9 @@ TREATMENT_CUES: dict[str, float] = {
     "d": 0.7, "w": 0.6, "any": 0.4, "post": 0.3, "adopted": 0.5, "enacted": 0.6,
     "smoker": 0.35, "smoking": 0.35, "enrolled": 0.8, "enrolment": 0.6, "enrollment": 0.6,
     "enrolled_followup": 0.8, "signed": 0.5, "adopted_program": 0.6,
+    # laws and policies switched on or off; the action a logging policy took (bandit logs)
+    "repeal": 0.7, "repealed": 0.7, "legalized": 0.6, "ban": 0.6, "mandate": 0.6, "action": 0.7,
+    "actions": 0.6,
 }
 #: Words that make a non-binary column a plausible (continuous or dose) treatment.
 DOSE_CUES: dict[str, float] = {
@@ -29,18 +32,21 @@ DOSE_CUES: dict[str, float] = {
 }
 OUTCOME_CUES: dict[str, float] = {
     "y": 1.0, "outcome": 1.0, "outcomes": 1.0, "response": 0.7, "target": 0.5, "label": 0.5,
-    "factual": 0.9,
+    "factual": 0.9, "reward": 1.0, "rewards": 1.0,
     # money and work
     "earnings": 1.0, "earning": 1.0, "earn": 0.9, "wage": 1.0, "wages": 1.0, "salary": 0.9,
-    "income": 0.6, "pay": 0.5, "sales": 0.9, "revenue": 1.0, "spend": 0.9, "spending": 0.9,
+    # income is far more often a characteristic (family, median household income) than the outcome
+    "income": 0.35, "pay": 0.5, "sales": 0.9, "revenue": 1.0, "spend": 0.9, "spending": 0.9,
     "profit": 0.8, "gmv": 0.9, "ltv": 0.8, "employed": 0.7, "employment": 0.7, "unemployed": 0.5,
     # customer behaviour
     "conversion": 1.0, "converted": 1.0, "convert": 0.9, "purchase": 0.9, "purchased": 0.9,
     "purchases": 0.9, "orders": 0.7, "clicks": 0.7, "click": 0.6, "churn": 0.9, "churned": 0.9,
     "retention": 0.8, "retained": 0.8, "signup": 0.7, "bookings": 0.7, "usage": 0.6, "demand": 0.6,
-    "consumption": 0.5, "takeup": 0.8, "uptake": 0.8, "responded": 0.7, "got": 0.5, "took": 0.5,
+    "consumption": 0.5, "takeup": 1.0, "uptake": 1.0, "responded": 0.7, "got": 0.5, "took": 0.5,
     "visited": 0.5, "attended": 0.5, "completed": 0.6, "success": 0.6, "voted": 0.6,
-    "turnout": 0.7, "support": 0.3, "rate": 0.4,
+    "turnout": 0.7, "support": 0.3, "rate": 0.4, "vote": 0.6, "votes": 0.6, "voteshare": 0.6,
+    "approve": 0.8, "approved": 0.8, "approval": 0.7, "rejected": 0.6, "denied": 0.6, "late": 0.6,
+    "claims": 0.5, "duration": 0.5, "durat": 0.5,
     # learning
     "score": 0.6, "scores": 0.6, "exam": 0.6, "gpa": 0.8, "grade": 0.5, "math": 0.5,
     "reading": 0.5, "achievement": 0.8, "graduated": 0.7, "graduation": 0.7, "dropout": 0.7,
@@ -49,11 +55,13 @@ OUTCOME_CUES: dict[str, float] = {
     "readmit": 1.0, "readmitted": 1.0, "readmission": 1.0, "recovery": 0.8, "recovered": 0.8,
     "cured": 0.8, "hospitalized": 0.7, "infected": 0.6, "weight": 0.5, "wt": 0.5, "bmi": 0.5,
     "sbp": 0.6, "dbp": 0.5, "cholesterol": 0.5, "glucose": 0.6, "hba1c": 0.7, "pain": 0.5,
-    "bwght": 0.8, "birthweight": 0.8, "lbw": 0.7,
+    "bwght": 0.8, "birthweight": 0.8, "lbw": 0.7, "deaths": 1.0, "lifeexp": 0.9, "expectancy": 0.9,
+    "longevity": 0.8,
     # public safety
     "homicide": 0.8, "homicides": 0.8, "murder": 0.8, "crime": 0.6, "crimes": 0.6,
     "crmrte": 0.6, "arrests": 0.5, "robbery": 0.4, "burglary": 0.4, "larceny": 0.4,
-    "assault": 0.4, "theft": 0.4,
+    "assault": 0.4, "theft": 0.4, "prison": 0.5, "prisoners": 0.5, "incarceration": 0.5,
+    "accidents": 0.6, "fatalities": 0.7, "crashes": 0.6,
     # production and credit
     "yield": 0.8, "defect": 0.9, "defects": 0.9, "defective": 0.9, "scrap": 0.8, "rework": 0.6,
     "throughput": 0.8, "downtime": 0.7, "failure": 0.7, "failures": 0.7, "output": 0.6,
@@ -79,6 +87,7 @@ DEMOGRAPHIC_CUES: dict[str, float] = {
     "spouse": 0.8, "husband": 0.8, "wife": 0.8, "heduc": 0.8,
     "height": 0.8, "ht": 0.6, "birthplace": 0.8, "born": 0.6, "yearborn": 0.8, "exper": 0.7,
     "experience": 0.7, "expersq": 0.8, "older": 0.8, "younger": 0.8, "parity": 0.5,
+    "income": 0.5, "inc": 0.5, "faminc": 0.8, "hhincome": 0.8,
 }
 INSTRUMENT_CUES: dict[str, float] = {
     "z": 1.0, "instrument": 1.0, "instruments": 1.0, "iv": 0.9, "lottery": 0.9, "lotto": 0.7,
@@ -138,6 +147,18 @@ BODY_WORDS = ("body", "birth", "baby", "bw", "kg", "lb", "lbs", "mass", "gain", 
 POST_WORDS = ("post", "after", "followup", "follow", "end", "final", "later", "next", "future", "fu")
 BASELINE_WORDS = ("pre", "before", "baseline", "base", "prior", "lag", "lagged", "initial", "past",
                   "previous", "prev", "bl", "hist", "historical")
+#: Before/after words that are also written glued to the measure: prewage, lagvote, postscore.
+GLUED_POST = ("post", "after", "followup", "final", "next", "later")
+GLUED_BASELINE = ("pre", "prev", "previous", "prior", "base", "baseline", "lag", "lagged", "past", "initial",
+                  "before", "hist")
+#: Month words in names (LateApril, bill_sept): columns of one measure taken in different months.
+MONTHS: dict[str, int] = {
+    **{m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                       "nov", "dec"))},
+    **{m: i + 1 for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july",
+                                       "august", "september", "october", "november", "december"))},
+    "sept": 9,
+}
 #: Names that are only known in simulations or are functions of the answer.
 LEAK_TOKENS: dict[str, str] = {
     "cate": "a true (simulated) individual or conditional effect",

@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cues import DEMOGRAPHIC_CUES, INSTRUMENT_CUES, MOSTLY_MISSING, OUTCOME_CUES, RUNNING_CUES, TREATMENT_CUES
+from .cues import (
+    DEMOGRAPHIC_CUES,
+    ID_CUES,
+    INSTRUMENT_CUES,
+    MOSTLY_MISSING,
+    OUTCOME_CUES,
+    RUNNING_CUES,
+    TREATMENT_CUES,
+)
 from .guess_panel import _time_score
+from .guess_treatment import _function_of
 from .leakage import _leak_like_propensity, _treatment_derived
 from .names import _unlog, name_match
-from .periods import _period_evidence, _time_families
+from .periods import Periods, _period_evidence
 from .profile import ColumnProfile
 from .state import _choose, _Scored, _State
 
@@ -53,7 +62,7 @@ def _measure_key(state: _State, name: str) -> str:
     return "".join(w for w in base.words) or name
 
 
-def _outcome_score(state: _State, p: ColumnProfile, families: dict[str, tuple[int, ...]],
+def _outcome_score(state: _State, p: ColumnProfile, families: Periods,
                    last_position: int) -> _Scored | None:
     pattern, what = _outcome_pattern(p)
     if pattern == 0:
@@ -87,6 +96,9 @@ def _outcome_penalties(p: ColumnProfile, why: list[str]) -> float:
         penalty += 0.3
     if _leak_like_propensity(p.info):
         penalty += 0.6
+    if ID_CUES.get(p.info.joined, 0.0) >= 0.6:
+        penalty += 0.3                     # 'fip', 'state', 'county': a code for the unit, not a measure
+        why.append(f"but '{p.name}' names an identifier")
     time_like = _time_score(p)
     if time_like and time_like.score >= 0.6:
         penalty += 0.3
@@ -94,12 +106,22 @@ def _outcome_penalties(p: ColumnProfile, why: list[str]) -> float:
     return penalty
 
 
+def _period_dummies(state: _State) -> set[str]:
+    """0/1 columns that only mark periods (d81 ... d88, y85): functions of the time axis, not outcomes."""
+    time = state.column("time")
+    if not time or time not in state.profiles:
+        return set()
+    clock = state.profiles[time]
+    return {p.name for p in state.pool("binary") if _function_of(p, clock)}
+
+
 def _infer_outcome(state: _State) -> None:
     if state.is_fixed("outcome"):
         return
-    families = _time_families(state.profiles)
+    families = state.periods()
     treatment = state.column("treatment")
     derived = set(_treatment_derived(state, treatment)) if treatment else set()
+    derived |= _period_dummies(state)
     last = max((p.position for p in state.pool("numeric", "binary")), default=-1)
     scored = [s for s in (_outcome_score(state, p, families, last) for p in state.pool("numeric", "binary")
                           if p.name not in derived) if s]

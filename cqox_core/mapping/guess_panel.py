@@ -8,7 +8,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .cues import COHORT_CUES, DURATION_WORDS, ID_CUES, TIME_CUES, TIME_NEGATIVE
+from .cues import (
+    COHORT_CUES,
+    DURATION_WORDS,
+    ID_CUES,
+    OUTCOME_CUES,
+    TIME_CUES,
+    TIME_NEGATIVE,
+    TREATMENT_CUES,
+)
 from .names import NameInfo, name_match
 from .profile import ColumnProfile
 from .state import _choose, _Scored, _State
@@ -34,17 +42,39 @@ def _time_pattern(p: ColumnProfile, *, named: bool) -> tuple[float, str]:
         if p.date_sortable:
             return 0.9, "date labels"
         return 0.4, "period labels that do not sort in time order as text"
+    if p.kind == "binary":
+        return _two_periods(p, named=named)
     if p.kind != "numeric" or not p.is_integer or p.values is None:
         return 0.0, ""
     finite = p.values[np.isfinite(p.values)]
     lo, hi = float(finite.min()), float(finite.max())
     if not named and p.unique_ratio > 0.5:
         return 0.0, ""                    # unique integers without a time name are ids or counts
-    if 1900 <= lo and hi <= 2100:
+    if _year_like(lo, hi, named=named):
         return 1.0, f"year-like integers ({lo:.0f}-{hi:.0f})"
     if named and lo >= 0 and hi <= 1000:
         evenly_spaced = np.unique(np.diff(np.unique(finite))).size == 1
         return (0.9 if evenly_spaced else 0.7), f"{p.n_unique} integer periods ({lo:.0f}-{hi:.0f})"
+    return 0.0, ""
+
+
+def _year_like(lo: float, hi: float, *, named: bool) -> bool:
+    # a column named 'year' may reach back to Snow's 1849; unnamed integers need modern years
+    return (1800 if named else 1900) <= lo and hi <= 2100
+
+
+def _two_periods(p: ColumnProfile, *, named: bool) -> tuple[float, str]:
+    """Two years (1978 and 1981, or '72 and '78 in a column named year): a before/after pair."""
+    try:
+        lo, hi = sorted(float(level) for level in p.levels)
+    except ValueError:
+        return 0.0, ""
+    if not (lo.is_integer() and hi.is_integer()):
+        return 0.0, ""
+    if _year_like(lo, hi, named=named):
+        return 1.0, f"two years ({lo:.0f} and {hi:.0f})"
+    if named and 0 <= lo and hi <= 1000:
+        return 0.7, f"two integer periods ({lo:.0f} and {hi:.0f})"
     return 0.0, ""
 
 
@@ -58,7 +88,34 @@ def _infer_time(state: _State) -> None:
         if unit is not None:
             s.score += 0.1               # a time axis that, with a unit, identifies every row
             s.why.append(f"with {unit} it identifies each row (a panel)")
+    if not any(panel_units.values()):
+        for s in scored:
+            if _series_clock(state.profiles[s.column], state.frame):
+                # one evenly spaced value per row: the clock of a single series (t = 1..108 beats
+                # a year that repeats for each month)
+                s.score += 0.3
+                s.why.append("one evenly spaced value per row (a single time series)")
     _choose(state, "time", scored, threshold=0.45)
+
+
+def _series_clock(p: ColumnProfile, frame: pd.DataFrame) -> bool:
+    """One value per row at regular steps: the periods of a single series, not one time stamp per
+    person. Dates may skip weekends and holidays, so most steps (not all) must be the usual one."""
+    if p.unique_ratio < 0.98 or p.n_valid < 3:
+        return False
+    if p.kind == "datetime" or (p.kind in ("category", "text") and p.date_sortable):
+        column = frame[p.name]
+        stamps = (pd.to_datetime(column, errors="coerce", utc=True) if p.kind == "datetime"
+                  else pd.to_datetime(column.astype(str), errors="coerce", utc=True, format="mixed"))
+        steps = np.diff(np.sort(stamps.dropna().astype("int64").to_numpy()))
+        if steps.size == 0:
+            return False
+        _, counts = np.unique(steps, return_counts=True)
+        return bool(counts.max() >= 0.6 * steps.size)
+    if p.kind != "numeric" or p.values is None or not p.is_integer:
+        return False
+    steps = np.diff(np.unique(p.values[np.isfinite(p.values)]))
+    return bool(steps.size and np.all(steps == steps[0]))
 
 
 def _id_name(info: NameInfo) -> tuple[float, str | None]:
@@ -70,11 +127,24 @@ def _id_name(info: NameInfo) -> tuple[float, str | None]:
 
 
 def _is_id_like_values(p: ColumnProfile) -> bool:
-    if p.kind in ("binary", "constant", "empty", "datetime"):
+    if p.kind == "binary":
+        # two labelled groups ('Lambeth + Others' / 'Non-Lambeth Only') can be the units of a
+        # 2 x 2 panel; 0/1 codes and names of a treatment or outcome cannot
+        return (not _numeric_labels(p) and name_match(p.info, TREATMENT_CUES)[0] < 0.5
+                and name_match(p.info, OUTCOME_CUES)[0] < 0.5)
+    if p.kind in ("constant", "empty", "datetime"):
         return False
     if p.kind == "numeric":
         return p.is_integer
     return True                           # category or text labels
+
+
+def _numeric_labels(p: ColumnProfile) -> bool:
+    try:
+        [float(level) for level in p.levels]
+    except ValueError:
+        return False
+    return True
 
 
 def _panel_fit(state: _State, unit: str, time: str) -> bool:
@@ -88,7 +158,10 @@ def _panel_fit(state: _State, unit: str, time: str) -> bool:
     pairs = pu.codes[ok].astype(np.int64) * (pt.n_unique + 1) + pt.codes[ok]
     duplicated_share = 1.0 - np.unique(pairs).size / ok.sum()
     rows_per_unit = ok.sum() / pu.n_unique
-    return duplicated_share <= 0.02 and rows_per_unit >= 1.5
+    # several units per period too: with one row per period (a single series) any column
+    # would 'identify each row' together with the time
+    rows_per_period = ok.sum() / pt.n_unique
+    return duplicated_share <= 0.02 and rows_per_unit >= 1.5 and rows_per_period >= 1.5
 
 
 def _best_panel_unit(state: _State, time: str) -> str | None:

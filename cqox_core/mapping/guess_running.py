@@ -12,11 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cues import OUTCOME_CUES, RUNNING_CUES
+from .guess_panel import _series_clock
 from .leakage import _dose_of
 from .names import name_match
-from .periods import _period_evidence, _time_families
+from .periods import _period_evidence
 from .profile import ColumnProfile
-from .state import _clip01, _confidence, _State
+from .state import _clip01, _confidence, _corr_columns, _State
+
+#: Fewest rows in which a switch is looked for (48 monthly age cells around 21 are enough when
+#: the treatment switches exactly at the cutoff).
+MIN_CELLS = 24
 
 
 @dataclass(frozen=True)
@@ -33,13 +38,15 @@ def _best_step(x: np.ndarray, t: np.ndarray) -> _Step | None:
     ok = np.isfinite(x) & np.isfinite(t)
     x, t = x[ok], t[ok]
     n = x.size
-    if n < 50:
+    if n < MIN_CELLS:
         return None
     order = np.argsort(x, kind="mergesort")
     xs, ts = x[order], t[order]
     ones = np.concatenate([[0.0], np.cumsum(ts)])
     total = ones[-1]
-    k = max(20, int(0.05 * n))
+    # the window next to a split: 20 rows, or an eighth of the rows when a table holds a few
+    # dozen aggregated cells (age in months around a birthday cutoff)
+    k = max(min(20, n // 8), int(0.05 * n))
     splits = np.arange(1, n)[xs[1:] != xs[:-1]]
     splits = splits[(splits >= max(k, int(0.05 * n))) & (splits <= min(n - k, int(0.95 * n)))]
     if splits.size == 0:
@@ -58,6 +65,8 @@ def _best_step(x: np.ndarray, t: np.ndarray) -> _Step | None:
     # a real threshold also separates the two sides as wholes, not only next to it
     overall = (total - left_ones) / (n - splits) - left_ones / splits
     jump = np.where(np.abs(overall) >= 0.3, jump, 0.0)
+    if sharp.max() < 0.97 and n < 50:
+        return None                       # a fuzzy jump needs more than a few dozen rows to be seen
     i = int(np.argmax(sharp)) if sharp.max() >= 0.97 else int(np.argmax(np.abs(jump)))
     s = splits[i]
     return _Step(left=float(xs[s - 1]), right=float(xs[s]), treated_above=bool(above[i] >= below[i]),
@@ -78,11 +87,38 @@ def _round_cutoff(left: float, right: float) -> tuple[float, bool]:
     return (lo + hi) / 2, False
 
 
+def _is_round(cutoff: float, values: np.ndarray) -> bool:
+    """Round on the scale of the data: a multiple of half of a tenth of its spread's order of magnitude
+    (21 for ages 19-23, 50 for scores 0-100, 17,500 for incomes up to 40,000; not 241 for 0-400)."""
+    if cutoff == 0:
+        return True
+    finite = values[np.isfinite(values)]
+    lo, hi = np.percentile(finite, [5, 95])
+    spread = hi - lo if hi > lo else float(np.ptp(finite))
+    if spread <= 0:
+        return False
+    unit = 10.0 ** (math.floor(math.log10(spread)) - 1) / 2
+    ratio = cutoff / unit
+    return abs(ratio - round(ratio)) < 1e-6 * max(1.0, abs(ratio))
+
+
 def _running_candidates(state: _State) -> list[ColumnProfile]:
-    families = _time_families(state.profiles)
+    if _single_series(state):
+        # one row per period: a switch along any column is a switch in time, which the
+        # interrupted time series reads; it is not a regression discontinuity
+        return []
+    families = state.periods()
     # a column measured after the others (wt82, x_post) cannot assign treatment
     return [p for p in state.pool("numeric") if p.n_unique >= 20 and p.values is not None
             and p.name not in state.excluded and _period_evidence(p, families)[0] == 0]
+
+
+def _single_series(state: _State) -> bool:
+    """One row per period and no panel unit (a row identifier is not one)."""
+    time, unit = state.column("time"), state.column("unit")
+    if not time or not _series_clock(state.profiles[time], state.frame):
+        return False
+    return not unit or state.profiles[unit].unique_ratio >= 0.98
 
 
 def _infer_running(state: _State) -> None:
@@ -107,8 +143,9 @@ def _infer_running(state: _State) -> None:
 
 def _running_from_switch(state: _State, treatment: ColumnProfile) -> tuple | None:
     scored: list[tuple[float, ColumnProfile, _Step]] = []
-    for p in _running_candidates(state):
-        if _dose_of(p, treatment.values, treatment.name):
+    assert treatment.values is not None                 # a binary column has 0/1 values
+    for p in _moving_with(_running_candidates(state), treatment.values):
+        if p.values is None or _dose_of(p, treatment.values, treatment.name):
             continue                      # an amount that is 0 for the untreated is a dose, not a score
         step = _best_step(p.values, treatment.values)
         if step is None:
@@ -117,6 +154,8 @@ def _running_from_switch(state: _State, treatment: ColumnProfile) -> tuple | Non
         sharp = step.sharpness >= 0.97
         if not (sharp or (abs(step.jump) >= 0.5 and name >= 0.4) or abs(step.jump) >= 0.7):
             continue
+        if name < 0.4 and not _is_round(_round_cutoff(step.left, step.right)[0], p.values):
+            continue                      # assignment rules use round thresholds (0, 21, 50, 17,500)
         fit = step.sharpness if sharp else _clip01(abs(step.jump))
         scored.append((0.7 * fit + 0.3 * name, p, step))
     if not scored:
@@ -135,6 +174,26 @@ def _running_from_switch(state: _State, treatment: ColumnProfile) -> tuple | Non
     cutoff_why = (f"{treatment.name} is 1 {side} {cutoff:g}"
                   + (" (a round number between the two sides)" if round_number else ""))
     return p.name, _confidence(score, rival), cutoff, cutoff_conf, why, cutoff_why
+
+
+#: Smallest rank correlation with the treatment a running variable can have: a split between the
+#: 5% and 95% quantiles with a jump of 0.3 in the treated share gives at least 0.3 x 0.05 x 0.95
+#: x sqrt(12) x 2 = 0.099 (uniform ranks, treatment SD at most 1/2); 0.08 leaves room for ties
+#: and still lets only ~1% of unrelated columns through at n = 1,000 (SD of r is 1/sqrt(n)).
+MIN_RANK_CORRELATION = 0.08
+
+
+def _moving_with(candidates: list[ColumnProfile], t: np.ndarray) -> list[ColumnProfile]:
+    """The candidates whose ranks move with the treatment at all; the step search, one sort per
+    column, is left for those (a wide file has thousands of unrelated columns)."""
+    ranks = []
+    for p in candidates:
+        assert p.codes is not None and p.values is not None     # numeric candidates have both
+        rank = p.codes.astype(float)
+        rank[~np.isfinite(p.values)] = np.nan           # missing, and the infinities, are not ranked
+        ranks.append(rank)
+    r = _corr_columns(ranks, np.where(np.isfinite(t), t, np.nan))
+    return [p for p, rho in zip(candidates, r) if not np.isfinite(rho) or abs(rho) >= MIN_RANK_CORRELATION]
 
 
 def _running_from_name(state: _State) -> tuple | None:

@@ -13,6 +13,7 @@ from .cues import DEMOGRAPHIC_CUES, DOSE_CUES, OUTCOME_CUES, TREATMENT_CUES
 from .guess_instrument import _instrument_name
 from .leakage import _leak_like_propensity
 from .names import name_match
+from .periods import Periods, _period_evidence
 from .profile import ColumnProfile, _squash
 from .state import _choose, _clip01, _corr, _Scored, _State
 
@@ -36,7 +37,8 @@ def _function_of(p: ColumnProfile, group: ColumnProfile) -> bool:
     return bool(len(frame) and (frame.groupby("g")["v"].nunique() <= 1).all())
 
 
-def _treatment_score(state: _State, p: ColumnProfile, instruments: list[str]) -> _Scored | None:
+def _treatment_score(state: _State, p: ColumnProfile, instruments: list[str],
+                     families: Periods | None = None) -> _Scored | None:
     binary = p.kind == "binary"
     strength, word = name_match(p.info, TREATMENT_CUES)
     if not binary:
@@ -55,7 +57,8 @@ def _treatment_score(state: _State, p: ColumnProfile, instruments: list[str]) ->
     elif value_cue:
         why.append("its values name treated and control groups")
     first_stage = _first_stage_bonus(state, p, instruments, strength, why)
-    score -= _treatment_penalties(p, binary, why, instrumented=first_stage > 0)
+    baseline = families is not None and _period_evidence(p, families)[1] > 0
+    score -= _treatment_penalties(p, binary, why, instrumented=first_stage > 0, baseline=baseline)
     lagged = _lag_of(state, p)
     if lagged:
         score -= 0.3
@@ -90,7 +93,8 @@ def _labelled_arms(p: ColumnProfile) -> float:
     return 0.8 if squashed & arm_words else 0.0
 
 
-def _treatment_penalties(p: ColumnProfile, binary: bool, why: list[str], *, instrumented: bool) -> float:
+def _treatment_penalties(p: ColumnProfile, binary: bool, why: list[str], *, instrumented: bool,
+                         baseline: bool = False) -> float:
     penalty = 0.0
     demo, demo_word = name_match(p.info, DEMOGRAPHIC_CUES, unlog=False)
     dose, dose_word = name_match(p.info, DOSE_CUES)
@@ -102,7 +106,9 @@ def _treatment_penalties(p: ColumnProfile, binary: bool, why: list[str], *, inst
         why.append(f"but '{demo_word}' is usually a characteristic, not a treatment")
     outcome, outcome_word = name_match(p.info, OUTCOME_CUES)
     treat = name_match(p.info, TREATMENT_CUES)[0]
-    if outcome > treat and outcome >= 0.5:     # weak verbs like 'got' alone do not count
+    # weak verbs like 'got' alone do not count; an earlier measurement of an outcome-like
+    # quantity (late in April when the table also has September) is a baseline, not the outcome
+    if outcome > treat and outcome >= 0.5 and not baseline:
         penalty += 0.5 * outcome
         why.append(f"but '{outcome_word}' sounds like an outcome")
     if set(p.info.words) & {"lead", "lag", "lags", "leads", "trend", "event", "rel"}:
@@ -181,8 +187,10 @@ def _infer_treatment(state: _State) -> None:
     named_instruments = [p.name for p in pool if _instrument_name(p)[0] >= 0.3 and p.values is not None]
     movers = [z for z in (*state.fixed.instrument, *named_instruments)
               if state.profiles[z].values is not None]
-    scored = [s for s in (_treatment_score(state, p, movers)
+    families = state.periods()
+    scored = [s for s in (_treatment_score(state, p, movers, families)
                           for p in pool if p.name not in named_instruments) if s]
+    _interaction_bonus(state, scored)
     best = max((s.score for s in scored), default=0.0)
     if best < 0.45:
         # no convincing treatment besides instrument-named columns: 'assigned' may be the treatment
@@ -190,6 +198,47 @@ def _infer_treatment(state: _State) -> None:
         scored += [s for s in (_treatment_score(state, p, []) for p in binaries) if s]
     _choose(state, "treatment", scored, threshold=0.3)
     _record_treated_value(state)
+
+
+#: How many of the best-scored 0/1 candidates are checked for being a product of two others.
+INTERACTION_CANDIDATES = 20
+
+
+def _interaction_bonus(state: _State, scored: list[_Scored]) -> None:
+    """A 0/1 column equal to the product of two other 0/1 columns (afhigh = afchnge x highearn,
+    y81nrinc = y81 x nearinc) is the treated-group-by-period term of a difference-in-differences."""
+    binaries = {p.name: p.values for p in state.profiles.values()
+                if p.kind == "binary" and p.values is not None and p.name not in state.blocked}
+    if len(binaries) < 3:
+        return
+    matrix = np.column_stack([np.nan_to_num(v, nan=-1.0) for v in binaries.values() if v is not None])
+    names = list(binaries)
+    top = sorted((s for s in scored if state.profiles[s.column].kind == "binary"), key=lambda s: -s.score)
+    for candidate in top[:INTERACTION_CANDIDATES]:
+        factors = _product_factors(matrix, names, candidate.column)
+        if factors:
+            state.interactions[candidate.column] = factors
+            candidate.score += 0.25
+            candidate.why.append(f"equals {factors[0]} x {factors[1]}: a treated-group-by-period term "
+                                 "(difference-in-differences)")
+
+
+def _product_factors(matrix: np.ndarray, names: list[str], column: str) -> tuple[str, str] | None:
+    d = matrix[:, names.index(column)]
+    complete = (matrix >= 0).all(axis=1)
+    ones = complete & (d == 1)
+    if ones.sum() < 10:
+        return None
+    # a factor is 1 wherever the product is, and differs from it somewhere
+    covers = (matrix[ones] == 1).all(axis=0) & ((matrix[complete] != d[complete, None]).any(axis=0))
+    supersets = list(np.flatnonzero(covers)[:10])
+    for a in range(len(supersets)):
+        for b in range(a + 1, len(supersets)):
+            i, j = supersets[a], supersets[b]
+            both = (matrix[complete, i] == 1) & (matrix[complete, j] == 1)
+            if np.array_equal(both, d[complete] == 1):
+                return names[i], names[j]
+    return None
 
 
 def _record_treated_value(state: _State) -> None:

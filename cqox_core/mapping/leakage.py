@@ -23,9 +23,9 @@ from .cues import (
 )
 from .guess_panel import _time_score
 from .names import NameInfo, name_match
-from .periods import _period_evidence, _time_families
+from .periods import _period_evidence
 from .profile import ColumnProfile
-from .state import _corr, _rank_corr, _State
+from .state import _corr, _corr_columns, _rank_corr, _State
 
 
 def _block_unusable(state: _State) -> None:
@@ -82,20 +82,23 @@ def _treatment_derived(state: _State, treatment: str) -> dict[str, str]:
     binary = state.profiles[treatment].kind == "binary"
     out: dict[str, str] = {}
     ever = _ever_treated_rows(state, t) if binary else None
-    for p in state.pool("numeric", "binary"):
-        if p.values is None:
-            continue
-        reason = _lockstep(p, t, treatment)
+    pool = [p for p in state.pool("numeric", "binary") if p.values is not None]
+    correlations = _corr_columns([p.values for p in pool if p.values is not None], t)
+    for p, r in zip(pool, correlations):
+        reason = _lockstep(p, t, treatment, r)
         if binary and not reason:
-            reason = (_dose_of(p, t, treatment) or _nested_in(p, t, treatment)
+            # a dose is 0 where the treatment is 0: a column without a single 0 is not one (cheap to
+            # rule out, and most columns of a wide file are)
+            maybe_dose = p.kind == "numeric" and bool(np.any(p.values == 0))
+            reason = ((maybe_dose and _dose_of(p, t, treatment)) or _nested_in(p, t, treatment)
                       or _event_dummy(p, t, ever, treatment))
         if reason:
             out[p.name] = reason
     return out
 
 
-def _lockstep(p: ColumnProfile, t: np.ndarray, treatment: str) -> str | None:
-    r = _corr(p.values, t)
+def _lockstep(p: ColumnProfile, t: np.ndarray, treatment: str, r: float | None = None) -> str | None:
+    r = _corr(p.values, t) if r is None else r
     if np.isfinite(r) and abs(r) >= TREATMENT_LOCKSTEP:
         return (f"moves in lockstep with the treatment {treatment} (r={r:.2f}): a restatement of it, "
                 "not a covariate")
@@ -153,14 +156,12 @@ def _outcome_leaks(state: _State, outcome: str) -> dict[str, str]:
     if y is None:
         return {}
     out: dict[str, str] = {}
-    for p in state.pool("numeric", "binary"):
-        if p.values is None:
-            continue
-        r = _corr(p.values, y)
+    pool = [p for p in state.pool("numeric", "binary") if p.values is not None]
+    for p, r in zip(pool, _corr_columns([p.values for p in pool if p.values is not None], y)):
         if np.isfinite(r) and abs(r) >= LEAK_CORRELATION:
             out[p.name] = f"near-perfect correlate of the outcome (r={r:.2f}): would leak the answer"
         elif np.isfinite(r) and abs(r) >= 0.5:
-            rho = _rank_corr(p.values, y)
+            rho = _rank_corr(p.values, y) if p.values is not None else float("nan")
             if np.isfinite(rho) and abs(rho) >= RANK_LEAK_CORRELATION:
                 out[p.name] = (f"ranks rows exactly like the outcome (rank r={rho:.2f}): a rescaled copy "
                                "(e.g. its log), would leak the answer")
@@ -169,21 +170,23 @@ def _outcome_leaks(state: _State, outcome: str) -> dict[str, str]:
 
 def _later_measurements(state: _State, outcome: str) -> dict[str, str]:
     """When the outcome is dated (re78, wt82_71), columns dated as late are post-treatment."""
-    families = _time_families(state.profiles)
+    families = state.periods()
     info = state.profiles[outcome].info
     if info.stem not in families or not info.years:
         return {}
     post_year = max(info.years)
     out = {}
     for p in state.pool():
-        if p.info.years and max(p.info.years) >= post_year:
+        # only dated measures count: c10 ... c22 (city dummies) are not the years 2010 ... 2022
+        dated = p.info.stem in families or len(p.info.years) == 2
+        if p.info.years and dated and max(p.info.years) >= post_year:
             out[p.name] = (f"measured in {max(p.info.years)}, the outcome's period: it may be affected by the "
                            "treatment")
     return out
 
 
 def _other_outcomes(state: _State, outcome: str | None) -> dict[str, str]:
-    families = _time_families(state.profiles)
+    families = state.periods()
     out = {}
     for p in state.pool("numeric", "binary"):
         strength, word = name_match(p.info, OUTCOME_CUES)

@@ -74,31 +74,70 @@ def name_match(info: NameInfo, cues: dict[str, float], *, unlog: bool = True) ->
 
     Strength is the cue's weight times how well it fits: the whole name (1.0),
     the only word (0.95), one of several words (0.85), the start or end of a
-    word (0.7) or inside a word (0.55).
+    word (0.7) or inside a word (0.55). Ties go to the cue listed first.
     """
-    best, best_word = 0.0, None
+    index = _cue_index(cues)
+    key = (info.words, info.joined, info.trailing_digits, unlog)
+    found = index.memo.get(key)
+    if found is None:
+        found = _best_cue(info, index, unlog)
+        if len(index.memo) > MEMO_SIZE:
+            index.memo.clear()            # a long-running app meets many names; keep memory bounded
+        index.memo[key] = found
+    return found
+
+
+#: Names remembered per cue list (a wide file repeats the same words in thousands of columns).
+MEMO_SIZE = 200_000
+
+
+@dataclass
+class _CueIndex:
+    cues: dict[str, float]
+    order: dict[str, int]
+    longest: int
+    memo: dict[tuple, tuple[float, str | None]]
+
+
+_INDEXES: dict[int, _CueIndex] = {}
+
+
+def _cue_index(cues: dict[str, float]) -> _CueIndex:
+    index = _INDEXES.get(id(cues))
+    if index is None or index.cues is not cues:
+        index = _CueIndex(cues, {c: i for i, c in enumerate(cues)}, max(map(len, cues), default=0), {})
+        _INDEXES[id(cues)] = index
+    return index
+
+
+def _best_cue(info: NameInfo, index: _CueIndex, unlog: bool) -> tuple[float, str | None]:
+    """Every cue that fits, found by dictionary look-ups of the name, its words and their pieces
+    (the same fits as scanning every cue, in time that does not grow with the vocabulary)."""
+    cues = index.cues
     words = list(info.words)
     if unlog:
         words += [u for u in (_unlog(w, cues) for w in info.words) if u]
-    for cue, weight in cues.items():
-        fit = _cue_fit(cue, info, words)
-        if fit * weight > best:
-            best, best_word = fit * weight, cue
-    return best, best_word
+    fits: dict[str, float] = {}
 
+    def offer(cue: str, fit: float) -> None:
+        if fit > fits.get(cue, 0.0):
+            fits[cue] = fit
 
-def _cue_fit(cue: str, info: NameInfo, words: list[str]) -> float:
-    if cue == info.joined:
+    if info.joined in cues:
+        cue = info.joined
         # 'd89' is a year dummy, not 'd'; 'z2' is still the second instrument
-        return 1.0 if len(cue) > 1 or len("".join(info.trailing_digits)) <= 1 else 0.0
-    if len(cue) == 1:
-        return 0.0                      # single letters only as the whole name (or letter + one digit)
-    if cue in words:
-        return 0.95 if len(info.words) == 1 else 0.85
-    if len(cue) < 4:
-        return 0.0
-    if any(w.startswith(cue) or w.endswith(cue) for w in words):
-        return 0.7
-    if any(cue in w for w in words):
-        return 0.55
-    return 0.0
+        offer(cue, 1.0 if len(cue) > 1 or len("".join(info.trailing_digits)) <= 1 else 0.0)
+    single = len(info.words) == 1
+    for word in words:
+        if word in cues and len(word) > 1:
+            offer(word, 0.95 if single else 0.85)
+        for size in range(4, min(len(word), index.longest) + 1):
+            for at in range(len(word) - size + 1):
+                piece = word[at:at + size]
+                if piece in cues:
+                    offer(piece, 0.7 if at == 0 or at + size == len(word) else 0.55)
+    best, best_word = 0.0, None
+    for cue, fit in sorted(fits.items(), key=lambda item: index.order[item[0]]):
+        if fit * cues[cue] > best:
+            best, best_word = fit * cues[cue], cue
+    return best, best_word

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..roles import Roles
+from .periods import Periods, _time_families
 from .profile import ColumnProfile
 
 
@@ -26,6 +27,40 @@ def _corr(a: np.ndarray, b: np.ndarray, min_n: int = 10) -> float:
     if sx == 0 or sy == 0:
         return float("nan")
     return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
+
+
+def _corr_columns(columns: list[np.ndarray], target: np.ndarray, min_n: int = 10) -> np.ndarray:
+    """:func:`_corr` of each column with ``target``: columns complete where the target is are done a
+    block at a time with one matrix-vector product (a file may have 10,000 of them), the others
+    one by one."""
+    out = np.full(len(columns), np.nan)
+    rows = np.isfinite(target)
+    n = int(rows.sum())
+    if not columns or n < min_n:
+        return out
+    y = target[rows]
+    yc = y - y.mean()
+    sy = np.sqrt(yc @ yc / n)
+    every_row = n == target.size
+    step = max(1, CORR_BLOCK_CELLS // n)
+    for start in range(0, len(columns), step):
+        idx = range(start, min(start + step, len(columns)))
+        block = np.column_stack([columns[j] if every_row else columns[j][rows] for j in idx])
+        complete = np.isfinite(block).all(axis=0)
+        if sy > 0 and complete.any():
+            x = block[:, complete]
+            x -= x.mean(axis=0)
+            sx = np.sqrt(np.einsum("ij,ij->j", x, x) / n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = (yc @ x) / n / (sx * sy)
+            out[np.asarray(idx)[complete]] = np.where(sx > 0, r, np.nan)
+        for j in np.asarray(idx)[~complete]:
+            out[j] = _corr(columns[j], target, min_n)
+    return out
+
+
+#: Cells per block of columns correlated together (bounds the temporary copy to ~16 MB).
+CORR_BLOCK_CELLS = 2_000_000
 
 
 def _rank_corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -71,6 +106,14 @@ class _State:
     blocked: dict[str, str] = field(default_factory=dict)     # never given any role
     taken: set[str] = field(default_factory=set)
     joined_names: set[str] = field(default_factory=set)       # 'wage', 'homicide': for log siblings
+    interactions: dict[str, tuple[str, str]] = field(default_factory=dict)   # afhigh -> (afchnge, highearn)
+    _periods: Periods | None = None                           # the dated columns, found once
+
+    def periods(self) -> Periods:
+        """The table's dated columns, found once per inference (several guessers ask)."""
+        if self._periods is None:
+            self._periods = _time_families(self.profiles)
+        return self._periods
 
     def __post_init__(self) -> None:
         self.joined_names = {p.info.joined for p in self.profiles.values()}

@@ -13,7 +13,7 @@ import pandas as pd
 from ...errors import DataError
 from ..columns import _named_columns, _reject_duplicates
 from ..failures import _empty_error
-from ..limits import Limits, _check_cols, _check_rows
+from ..limits import Limits, _check_cells, _check_cols, _check_rows
 from ..text import SAMPLE_CHARS, _decode
 
 SNIFF_CHARS = 16_000
@@ -36,7 +36,9 @@ def _read_delimited(raw: bytes, label: str, limits: Limits, meta: dict[str, Any]
         raise _empty_error(label)
     _check_cols(len(names), label, limits)
     # An upper bound from the line breaks (quoted line breaks and blank lines count too), before parsing.
-    _check_rows(_count_lines(text) - 1, label, limits, estimated=True)
+    lines = _count_lines(text) - 1
+    _check_rows(lines, label, limits, estimated=True)
+    _check_cells(lines, len(names), label, limits, estimated=True)
     names = _named_columns([name.strip().lstrip("\ufeff").strip() for name in names], meta)
     _reject_duplicates(names, label)
     # Plain UTF-8 is parsed from the original bytes (the skipped blank lines are ASCII, one byte per character).

@@ -16,6 +16,7 @@ from ..limits import (
     UNCOMPRESSED_FACTOR,
     XLSX_MAX_UNCOMPRESSED,
     Limits,
+    _check_cells,
     _check_cols,
     _human_bytes,
 )
@@ -90,6 +91,7 @@ def _xlsx_rows(raw: bytes, label: str, limits: Limits, meta: dict[str, Any]) -> 
                                 "Filter or sample the rows before uploading, or ask the administrator to raise "
                                 "CQOX_MAX_ROWS.", code="E-DATA-004")
             _check_cols(max_col - min_col + 1, label, limits)
+            _check_cells(max_row - min_row, max_col - min_col + 1, label, limits, estimated=True)
         return _stream_rows(sheet, label, limits)
     finally:
         book.close()

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...errors import DataError
 from ..failures import _empty_error
-from ..limits import Limits, _check_cols, _check_rows
+from ..limits import Limits, _check_cells, _check_cols, _check_rows
 from ..text import _decode
 
 
@@ -100,4 +100,5 @@ def _records_frame(records: list[dict[str, Any]], label: str, limits: Limits) ->
     _check_rows(len(records), label, limits)
     columns = list(dict.fromkeys(k for record in records for k in record))
     _check_cols(len(columns), label, limits)
+    _check_cells(len(records), len(columns), label, limits)
     return pd.DataFrame.from_records(records, columns=columns)

@@ -9,7 +9,7 @@ from ...errors import DataError
 from ..columns import _reject_duplicates
 from ..failures import _corrupt
 from ..formats import PARQUET_MAGIC
-from ..limits import UNCOMPRESSED_FACTOR, Limits, _check_cols, _human_bytes
+from ..limits import UNCOMPRESSED_FACTOR, Limits, _check_cells, _check_cols, _human_bytes
 from ..text import _looks_like_text
 
 
@@ -47,6 +47,7 @@ def _check_parquet_footer(metadata: Any, n_cols: int, label: str, limits: Limits
                         "Filter or sample the rows before uploading, or ask the administrator to raise "
                         "CQOX_MAX_ROWS.", code="E-DATA-004")
     _check_cols(n_cols, label, limits)
+    _check_cells(metadata.num_rows, n_cols, label, limits)
     inflated = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     cap = UNCOMPRESSED_FACTOR * limits.max_bytes
     if inflated > cap:
