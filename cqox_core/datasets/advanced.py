@@ -1,0 +1,75 @@
+"""Designs few tools cover, with a known truth: mediation, proximal inference, transportability.
+
+Each generator takes a size and a seed (the same arguments give the same frame) and
+says in its docstring what the truth is and which naive estimate misses it. The
+``*_example`` functions are the registry's small examples of the three methods.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..registry import Example
+
+# --------------------------------------------------------------------------
+# mediation
+# --------------------------------------------------------------------------
+
+#: Path coefficients of simulate_mediation: T -> M (a), M -> Y (b), T -> Y (c, the direct effect).
+MEDIATION_A, MEDIATION_B, MEDIATION_C = 1.0, 1.5, 0.8
+#: ACME = a * b, ADE = c, total = a * b + c (linear models, no interaction).
+MEDIATION_ACME = MEDIATION_A * MEDIATION_B
+MEDIATION_ADE = MEDIATION_C
+
+
+def simulate_mediation(n: int, seed: int, *, rho: float = 0.0, interaction: float = 0.0,
+                       binary_outcome: bool = False) -> pd.DataFrame:
+    """Treatment ``treated`` -> mediator ``m`` -> outcome ``y``, confounded by x1 (numeric) and x2 (0/1).
+
+    m = 0.5 + a T + 0.6 x1 + 0.4 x2 + e_m,  y = 1 + c T + b m + d T m + 0.8 x1 - 0.5 x2 + e_y,
+    with T ~ Bernoulli(logistic(0.5 x1 - 0.3 x2)) and corr(e_m, e_y) = rho (rho != 0 is a
+    confounder of mediator and outcome that nobody measured). With d = 0 the ACME is a b =
+    MEDIATION_ACME and the ADE c. x1 drives both mediator and outcome, so the product of
+    coefficients without covariates is biased upwards. ``binary_outcome`` thresholds the
+    latent y at its intercept-free probit index: y = 1[1 + c T + b m + ... + e_y > 2.5]
+    with e_y ~ N(0, 1), a probit outcome model (truth from ``mediation_truth``).
+    """
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = (rng.random(n) < 0.5).astype(float)
+    t = (rng.random(n) < 1.0 / (1.0 + np.exp(-(0.5 * x1 - 0.3 * x2)))).astype(np.int64)
+    e_m = rng.normal(size=n)
+    e_y = rho * e_m + np.sqrt(1.0 - rho ** 2) * rng.normal(size=n)
+    m = 0.5 + MEDIATION_A * t + 0.6 * x1 + 0.4 * x2 + e_m
+    index = 1.0 + MEDIATION_C * t + MEDIATION_B * m + interaction * t * m + 0.8 * x1 - 0.5 * x2
+    y = (index + e_y > 2.5).astype(float) if binary_outcome else index + e_y
+    return pd.DataFrame({"y": y, "treated": t, "m": m, "x1": x1, "x2": x2})
+
+
+def mediation_truth(frame: pd.DataFrame, *, interaction: float = 0.0, binary_outcome: bool = False
+                    ) -> dict[str, float]:
+    """True ACME, ADE and total effect of ``simulate_mediation`` (rho = 0), averaged over the frame's
+    covariates: E[Y(t, M(t'))] integrates the normal mediator error analytically."""
+    x1, x2 = frame["x1"].to_numpy(), frame["x2"].to_numpy()
+
+    def mu(t: int, t_m: int) -> float:
+        mean_m = 0.5 + MEDIATION_A * t_m + 0.6 * x1 + 0.4 * x2
+        slope = MEDIATION_B + interaction * t
+        lin = 1.0 + MEDIATION_C * t + 0.8 * x1 - 0.5 * x2 + slope * mean_m
+        if binary_outcome:  # P(lin + slope e_m + e_y > 2.5), e_m, e_y independent N(0, 1)
+            return float(np.mean(stats.norm.cdf((lin - 2.5) / np.sqrt(1.0 + slope ** 2))))
+        return float(np.mean(lin))
+
+    acme = 0.5 * ((mu(0, 1) - mu(0, 0)) + (mu(1, 1) - mu(1, 0)))
+    ade = 0.5 * ((mu(1, 0) - mu(0, 0)) + (mu(1, 1) - mu(0, 1)))
+    return {"acme": acme, "ade": ade, "total": mu(1, 1) - mu(0, 0)}
+
+
+def mediation_example(seed: int = 0) -> Example:
+    """2,000 rows, ACME 1.5 through m, direct effect 0.8, confounded by x1 and x2."""
+    frame = simulate_mediation(2_000, seed)
+    return Example(frame=frame, roles={"outcome": "y", "treatment": "treated", "mediator": "m",
+                                       "covariates": ["x1", "x2"]},
+                   truth=MEDIATION_ACME, params={"n_sims": 500},
+                   note="without x1 the mediator-outcome slope, and so the ACME, is biased upwards")
