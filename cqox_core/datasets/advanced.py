@@ -73,3 +73,45 @@ def mediation_example(seed: int = 0) -> Example:
                                        "covariates": ["x1", "x2"]},
                    truth=MEDIATION_ACME, params={"n_sims": 500},
                    note="without x1 the mediator-outcome slope, and so the ACME, is biased upwards")
+
+
+# --------------------------------------------------------------------------
+# proximal causal inference
+# --------------------------------------------------------------------------
+
+PROXIMAL_EFFECT = 2.0
+
+
+def simulate_proximal(n: int, seed: int, *, binary_treatment: bool = True) -> pd.DataFrame:
+    """An unmeasured confounder u of treatment ``a`` and outcome ``y``, with two proxies of it.
+
+    z = 0.8 u + 0.3 x + e_z   negative-control exposure: shares u, no effect on y (it may move a)
+    w = 0.9 u - 0.2 x + e_w   negative-control outcome: caused by u, not by a or z
+    a ~ Bernoulli(logistic(0.8 u + 0.4 x + 0.3 z))  (or a = that index + noise, continuous)
+    y = 2 a + 1.5 u + 0.5 x + e_y
+
+    The true effect of a is PROXIMAL_EFFECT = 2. The outcome bridge h = 2 a + (1.5 / 0.9) w +
+    (0.5 + 0.2 * 1.5 / 0.9) x satisfies E[y - h | a, z, x] = 0 exactly (both y and w are linear
+    in u), so proximal 2SLS is consistent; OLS of y on a and x is biased upwards by u, and adding
+    z and w as covariates only shrinks that bias. ``u`` is returned for checks; analyses must not
+    use it.
+    """
+    rng = np.random.default_rng(seed)
+    u, x = rng.normal(size=n), rng.normal(size=n)
+    z = 0.8 * u + 0.3 * x + rng.normal(size=n)
+    w = 0.9 * u - 0.2 * x + rng.normal(size=n)
+    index = 0.8 * u + 0.4 * x + 0.3 * z
+    if binary_treatment:
+        a = (rng.random(n) < 1.0 / (1.0 + np.exp(-index))).astype(np.int64)
+    else:
+        a = index + rng.normal(size=n)
+    y = PROXIMAL_EFFECT * a + 1.5 * u + 0.5 * x + rng.normal(size=n)
+    return pd.DataFrame({"y": y, "a": a, "x": x, "z": z, "w": w, "u": u})
+
+
+def proximal_example(seed: int = 0) -> Example:
+    """2,000 rows, binary treatment confounded by an unmeasured u; proxies z (NCE) and w (NCO); effect 2."""
+    frame = simulate_proximal(2_000, seed).drop(columns="u")
+    return Example(frame=frame, roles={"outcome": "y", "treatment": "a", "covariates": ["x"]},
+                   truth=PROXIMAL_EFFECT, params={"nce": "z", "nco": "w"},
+                   note="OLS of y on a and x is biased upwards by the unmeasured u")
