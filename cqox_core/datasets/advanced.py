@@ -115,3 +115,63 @@ def proximal_example(seed: int = 0) -> Example:
     return Example(frame=frame, roles={"outcome": "y", "treatment": "a", "covariates": ["x"]},
                    truth=PROXIMAL_EFFECT, params={"nce": "z", "nco": "w"},
                    note="OLS of y on a and x is biased upwards by the unmeasured u")
+
+
+# --------------------------------------------------------------------------
+# transportability
+# --------------------------------------------------------------------------
+
+#: simulate_transport: the effect is 1 + 1.5 x1 + curvature x1^2 (x1 modifies it); the target has larger x1.
+TRANSPORT_BASE, TRANSPORT_MODIFIER = 1.0, 1.5
+
+
+def selection_index(x1: np.ndarray, x2: np.ndarray, curvature: float) -> np.ndarray:
+    """Log-odds of a unit belonging to the target population rather than the study."""
+    return -0.3 + 1.2 * x1 - 0.5 * x2 + curvature * x1 ** 2
+
+
+def simulate_transport(n: int, seed: int, *, effect_curvature: float = 0.0, selection_curvature: float = 0.0,
+                       shift: float = 0.0) -> pd.DataFrame:
+    """A pooled sample of a study (``site`` = 0) and a target population (``site`` = 1).
+
+    x1 ~ N(0, 1), x2 ~ Bernoulli(0.5); P(target | x) = logistic(-0.3 + 1.2 x1 - 0.5 x2 +
+    selection_curvature x1^2), so the target has larger x1. In the study, treatment ``a`` ~
+    Bernoulli(logistic(0.4 x1 + 0.3 x2)) (confounded by x) and
+    y = 1 + x1 + 0.5 x2 + a (1 + 1.5 x1 + effect_curvature x1^2) + e. x1 modifies the effect and
+    its distribution differs, so the study's own ATE differs from the target's (truth from
+    ``transport_truth``). Target rows have no outcome or treatment (NaN). ``shift`` moves the
+    target rows' x1 by that much after selection (no overlap for a large shift).
+    """
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), (rng.random(n) < 0.5).astype(float)
+    target = rng.random(n) < 1.0 / (1.0 + np.exp(-selection_index(x1, x2, selection_curvature)))
+    x1 = np.where(target, x1 + shift, x1)
+    a = (rng.random(n) < 1.0 / (1.0 + np.exp(-(0.4 * x1 + 0.3 * x2)))).astype(float)
+    effect = TRANSPORT_BASE + TRANSPORT_MODIFIER * x1 + effect_curvature * x1 ** 2
+    y = 1.0 + x1 + 0.5 * x2 + a * effect + rng.normal(size=n)
+    return pd.DataFrame({"y": np.where(target, np.nan, y), "a": np.where(target, np.nan, a), "x1": x1, "x2": x2,
+                         "site": target.astype(np.int64)})
+
+
+def transport_truth(*, effect_curvature: float = 0.0, selection_curvature: float = 0.0) -> dict[str, float]:
+    """Population ATE in the target and in the study of ``simulate_transport`` (shift 0), by quadrature
+    over x1 for each x2."""
+    grid = np.linspace(-9.0, 9.0, 20_001)
+    density = stats.norm.pdf(grid)
+    sums = {"target": [0.0, 0.0], "study": [0.0, 0.0]}
+    for x2 in (0.0, 1.0):
+        p = 1.0 / (1.0 + np.exp(-selection_index(grid, np.full_like(grid, x2), selection_curvature)))
+        effect = TRANSPORT_BASE + TRANSPORT_MODIFIER * grid + effect_curvature * grid ** 2
+        for name, share in (("target", p), ("study", 1 - p)):
+            sums[name][0] += np.trapezoid(effect * share * density, grid)
+            sums[name][1] += np.trapezoid(share * density, grid)
+    return {name: float(num / den) for name, (num, den) in sums.items()}
+
+
+def transport_example(seed: int = 0) -> Example:
+    """3,000 pooled rows; the effect grows with x1, which is larger in the target population."""
+    frame = simulate_transport(3_000, seed)
+    return Example(frame=frame, roles={"outcome": "y", "treatment": "a", "covariates": ["x1", "x2"],
+                                       "site": "site"},
+                   truth=transport_truth()["target"],
+                   note="the study's own ATE is smaller: x1 modifies the effect and is smaller in the study")
