@@ -32,18 +32,25 @@ estimand = c1.selectbox("Estimand", ["ate", "att"], format_func=lambda e: {
 alpha = c2.select_slider("Confidence level", [0.90, 0.95, 0.99], value=0.95, format_func=lambda x: f"{x:.0%}")
 seed = int(c3.number_input("Random seed", value=0, step=1, help="Same data, roles and seed give the same numbers."))
 
+if choices and choices[0].get("structure"):
+    # the structure sentence names the user's columns: plain text, never Markdown or HTML
+    st.text(choices[0]["structure"])
 st.subheader(f"{len(runnable)} can run with these roles")
 selected: list[str] = []
 overrides: dict[str, dict] = {}
 by_id = {c["method"]: c for c in choices}
 for method in runnable:
     c = by_id[method]
-    default_on = cq.registry.get(method).battery
+    # pre-selected: a battery method whose design fits the data's structure
+    default_on = cq.registry.get(method).battery and c.get("recommended", True)
     with st.container(border=True):
         on = st.checkbox(f"**{c['title']}** (`{method}`)", value=default_on, key=f"use-{method}")
-        st.caption(f"{cq.registry.get(method).summary} Why it fits: {c['reason']}.")
+        st.caption(cq.registry.get(method).summary)
+        st.text(f"Why it can run: {c['reason']}.")
+        if c.get("caution"):
+            st.text(f"Not pre-selected. {c['caution']}")
         if c.get("unlock"):
-            st.caption("To strengthen it: " + "; ".join(c["unlock"]))
+            st.text("To strengthen it: " + "; ".join(c["unlock"]))
         with st.expander("Options"):
             overrides[method] = params.widgets(method, runnable)
     if on:
@@ -52,8 +59,9 @@ for method in runnable:
 if blocked:
     st.subheader(f"{len(blocked)} need something else")
     for c in blocked:
-        st.markdown(f"<span style='color:#888'>**{c['title']}** (`{c['method']}`): {c['reason']}. "
-                    f"Unlock: {'; '.join(c['unlock']) or '—'}</span>", unsafe_allow_html=True)
+        # reasons and unlocks name the user's columns: plain text (st.text), never Markdown or HTML
+        st.markdown(f":gray[**{c['title']}** (`{c['method']}`)]")
+        st.text(f"{c['reason']}. Unlock: {'; '.join(c['unlock']) or '—'}")
 
 run = st.button(f"Run {len(selected)} estimator(s)", type="primary", disabled=not selected)
 if run:

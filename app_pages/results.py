@@ -1,16 +1,16 @@
-"""Step 5: every estimate in one table, a forest plot, a sentence per result, disagreement flagged."""
+"""Step 5: every estimate in one table, a forest plot per group of comparable estimates (same estimand,
+same design family), a sentence per result, disagreement within a group flagged in one short summary."""
 from __future__ import annotations
-
-import math
 
 import streamlit as st
 
 from app_lib import state
 from app_lib.access import guard
 from app_lib.sections import section
-from app_lib.ui import figure, fmt, show_error
+from app_lib.ui import figure, show_error
+from cqox_core.comparison import compare
 from cqox_core.report import results_frame, sentence
-from cqox_core.visuals import forest_plot
+from cqox_core.visuals import forest_plots
 
 guard("results")
 analysis = state.require_analysis()
@@ -25,28 +25,23 @@ st.dataframe(table, hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.4g") for c in
                             ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")})
 
-spec = forest_plot(results)
-if spec:
-    figure(spec, "results-forest")
+fits = (analysis.get("structure") or {}).get("fits")  # designs that fit the data's layout
+for i, spec in enumerate(forest_plots(results, head, fits)):
+    figure(spec, "results-forest" if i == 0 else f"results-{spec.name}")
 
-# disagreement: an estimate outside another method's interval
-finite = {m: r for m, r in results.items() if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k])
-                                                  for k in ("estimate", "ci_lower", "ci_upper"))}
-clashes = [(a, b) for a in finite for b in finite if a < b and not (
-    finite[b]["ci_lower"] <= finite[a]["estimate"] <= finite[b]["ci_upper"]
-    or finite[a]["ci_lower"] <= finite[b]["estimate"] <= finite[a]["ci_upper"])]
-if clashes:
-    st.warning("Some methods disagree: " + "; ".join(
-        f"{a} ({fmt(finite[a]['estimate'])}) lies outside {b}'s interval and vice versa" for a, b in clashes)
-        + ". Methods rely on different assumptions: regression on the outcome model, weighting and matching "
-          "on the propensity model, AIPW on either. Check which one's gates fail on the Gates page.")
-elif len(finite) > 1:
-    st.success(f"All {len(finite)} methods agree: each estimate lies inside the other methods' intervals.")
+# agreement is checked only among estimates of the same estimand and design family, in one short summary
+comparison = compare(results, head, fits)
+if comparison.disagree:
+    st.warning(comparison.summary)
+elif len(comparison.groups) > 1:
+    st.info(comparison.summary)
+elif comparison.summary:
+    st.success(comparison.summary)
 
 st.subheader("In plain words")
 for method, r in results.items():
     with st.container(border=True):
-        st.markdown(f"**{method}** ({r['estimand'].upper()}): {sentence(r)}")
+        st.markdown(f"**{method}** ({r.get('estimand_label') or r['estimand'].upper()}): {sentence(r)}")
         st.caption(f"Standard error: {r.get('se_method', '')}. n = {r['n_obs']:,}.")
         for w in r.get("warnings", []):
             st.caption(f":material/info: {w}")

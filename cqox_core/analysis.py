@@ -10,13 +10,14 @@ import pandas as pd
 
 from . import registry
 from .cas import CAS, score
+from .comparison import compare
 from .data import Dataset, as_dataset
 from .decision import Decision, check_min_effect, decide, resolve_direction
 from .errors import CQOxError
 from .results import EffectResult, to_jsonable
 from .roles import Roles
 from .runner import Progress, run_methods
-from .selection import Choice, select
+from .selection import Choice, data_structure, select
 
 #: The design the roles point to, in order of precedence.
 def pointed_design(roles: Roles) -> str:
@@ -61,6 +62,9 @@ class Analysis:
     headline: str | None
     decision: Decision | None
     params: dict[str, Any] = field(default_factory=dict)
+    #: The data's layout (selection.data_structure) and the like-with-like comparison of the estimates.
+    structure: dict[str, Any] = field(default_factory=dict)
+    comparison: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable({
@@ -71,6 +75,7 @@ class Analysis:
             "errors": self.errors, "cas": {k: c.to_dict() for k, c in self.cas.items()},
             "elapsed_seconds": self.elapsed, "headline": self.headline,
             "decision": self.decision.to_dict() if self.decision else None, "params": self.params,
+            "structure": self.structure, "comparison": self.comparison,
         })
 
 
@@ -96,7 +101,8 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
     domain = detect_domain(dataset, resolved)
     choices = tuple(select(dataset, resolved))
     battery = set(registry.battery())
-    runnable = [c.method for c in choices if c.runnable and c.method in battery]
+    # the default battery: what can run, fits the data's structure and is a battery method
+    runnable = [c.method for c in choices if c.runnable and c.recommended and c.method in battery]
     todo = list(methods) if methods is not None else runnable
     run = run_methods(dataset, resolved, todo, estimand=estimand, alpha=alpha, seed=seed, params=params,
                       on_progress=on_progress)
@@ -116,6 +122,7 @@ def assemble(dataset: Dataset, mapping: dict[str, Any], domain: dict[str, Any], 
     resolve_direction(better, None)
     check_min_effect(min_effect)
     all_results = list(results.values())
+    structure = data_structure(dataset, roles)
     cas = {m: score(r, others=all_results, data=dataset) for m, r in results.items()}
     headline = next((m for m in headline_order(roles) if m in results), next(iter(results), None))
     decision = None
@@ -130,4 +137,5 @@ def assemble(dataset: Dataset, mapping: dict[str, Any], domain: dict[str, Any], 
                     headline=headline, decision=decision,
                     params={"estimand": estimand, "alpha": alpha, "seed": seed,
                             "value_per_unit": value_per_unit, "cost_per_treated": cost_per_treated,
-                            "better": better, "min_effect": min_effect})
+                            "better": better, "min_effect": min_effect},
+                    structure=structure.to_dict(), comparison=compare(results, headline, structure.fits).to_dict())

@@ -12,6 +12,7 @@ import pandas as pd
 from . import registry
 from .data import Dataset, as_dataset
 from .errors import CQOxError, EstimationError, MethodError
+from .params import check_values
 from .results import EffectResult
 from .roles import Roles, role_names
 
@@ -40,6 +41,7 @@ def fill_roles(dataset: Dataset, roles: Roles, needed: tuple[str, ...]) -> tuple
 
 
 def check_params(spec: registry.MethodSpec, params: dict[str, Any]) -> None:
+    """Every parameter is the method's own (E-METHOD-002) and has a value its signature allows (E-METHOD-005)."""
     sig = inspect.signature(spec.func)
     accepted = {n for n, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY}
     has_var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
@@ -47,6 +49,8 @@ def check_params(spec: registry.MethodSpec, params: dict[str, Any]) -> None:
     if unknown and not has_var_kw:
         raise MethodError(f"Method '{spec.id}' has no parameter(s) {', '.join(unknown)}.",
                           f"Its parameters are: {', '.join(sorted(accepted)) or 'none'}.", code="E-METHOD-002")
+    check_values(spec.id, spec.func, params, help_text={p.name: p.help for p in spec.params},
+                 defaults=spec.defaults)
 
 
 def estimate(method: str, data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = None,
@@ -81,8 +85,12 @@ def estimate(method: str, data: Dataset | pd.DataFrame | str | Path, *, roles: R
         raise EstimationError(f"Method '{method}' failed on this data: {exc}",
                               "Check the roles (e.g. too few rows per group or a constant covariate), "
                               "or try another method.", code="E-EST-001") from exc
-    result = result.replace(roles=resolved.to_dict(), warnings=tuple(notes) + result.warnings,
-                            params={**spec.defaults, **params, "seed": seed})
+    from .selection import structure_caution
+
+    # a method whose design ignores the data's layout (e.g. cross-sectional on a panel) says so in its result
+    caution = structure_caution(spec, dataset, resolved)
+    result = result.replace(roles=resolved.to_dict(), warnings=tuple(notes) + result.warnings
+                            + ((caution,) if caution else ()), params={**spec.defaults, **params, "seed": seed})
     if with_sensitivity:
         from .sensitivity import attach_sensitivity
 

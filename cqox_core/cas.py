@@ -227,28 +227,17 @@ def _untreated(frame: pd.DataFrame, roles: dict[str, Any]) -> np.ndarray:
     return mask if mask.any() else np.ones(len(frame), dtype=bool)
 
 
-def within_sd(y: np.ndarray, unit: np.ndarray, time: np.ndarray, max_iter: int = 50) -> float:
-    """Residual SD of y after removing unit and period means (two-way fixed effects).
+def _panel_within_sd(frame: pd.DataFrame, roles: dict[str, Any]) -> float:
+    """The panel designs' outcome scale, the same one their E-value uses (sensitivity.panel_outcome_scale)."""
+    from .data import as_dataset
+    from .errors import CQOxError
+    from .roles import Roles
+    from .sensitivity import panel_outcome_scale
 
-    Alternating projections: exact after one pass on a balanced panel, converging on an
-    unbalanced one. Degrees of freedom n - units - periods + 1.
-    """
-    ok = np.isfinite(y) & pd.notna(unit) & pd.notna(time)
-    u, _ = pd.factorize(unit[ok])
-    t, _ = pd.factorize(time[ok])
-    r = y[ok] - y[ok].mean()
-    if r.size == 0:
+    try:
+        return float(panel_outcome_scale(as_dataset(frame), Roles.from_dict(roles)).within_sd)
+    except (CQOxError, ValueError, KeyError, TypeError, ArithmeticError):
         return math.nan
-    nu, nt = int(u.max()) + 1, int(t.max()) + 1
-    cu, ct = np.bincount(u, minlength=nu), np.bincount(t, minlength=nt)
-    tol = 1e-10 * (1.0 + float(np.abs(r).max()))
-    for _ in range(max_iter):
-        r = r - (np.bincount(u, r, nu) / cu)[u]
-        r = r - (np.bincount(t, r, nt) / ct)[t]
-        if float(np.abs(np.bincount(u, r, nu) / cu).max()) < tol:
-            break
-    dof = r.size - nu - nt + 1
-    return math.sqrt(float(r @ r) / dof) if dof > 0 else math.nan
 
 
 def trend_sd(y: np.ndarray) -> float:
@@ -293,13 +282,9 @@ def outcome_scale(result: EffectResult, data: Any = None, design: str | None = N
         if pre is not None and trend_sd(pre) > 0:
             return Scale(trend_sd(pre), f"SD of the {pre.size} pre-period points around their linear trend")
     if design == "panel" and frame is not None:
-        y = _column(frame, roles.get("outcome"))
-        unit, time = roles.get("unit"), roles.get("time")
-        if y is not None and isinstance(unit, str) and isinstance(time, str) and {unit, time} <= set(frame.columns):
-            keep = _untreated(frame, roles)
-            sd = within_sd(y[keep], frame[unit].to_numpy()[keep], frame[time].to_numpy()[keep])
-            if sd > 0:
-                return Scale(sd, "residual SD of the untreated unit-periods after removing unit and period means")
+        sd = _panel_within_sd(frame, roles)
+        if sd > 0:
+            return Scale(sd, "residual SD of the untreated unit-periods after removing unit and period means")
     sd = _value(result.diagnostics.get("outcome_sd"))
     if sd > 0:
         what = "pooled outcome SD" if design in ("panel", "time_series") else "outcome SD"

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from .errors import CQOxError, MethodError
+from .errors import CQOxError
 
 ROLE_FLAGS = ("outcome", "treatment", "covariates", "instrument", "running", "cutoff", "unit", "time",
               "cohort", "mediator", "cluster", "weight", "site", "lat", "lon", "exposure", "treated_value")
@@ -139,8 +139,8 @@ def parse_params(items: Sequence[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise MethodError(f"--param {item!r} is not KEY=VALUE.", "Write e.g. --param k=2 --param caliper=0.1.",
-                              code="E-METHOD-002")
+            raise UsageError(f"--param {item!r} is not KEY=VALUE.", "Write e.g. --param k=2 --param caliper=0.1.",
+                             code="E-CLI-001")
         params[key.strip()] = parse_value(value)
     return params
 

@@ -18,6 +18,9 @@ from .roles import Roles
 
 TRUTHY = {"1", "true", "yes", "y", "t", "treated", "treatment", "treat", "exposed", "on", "intervention"}
 MIN_PER_ARM = 2
+#: A text covariate with more levels than this is not turned into indicators: methods that can
+#: (regression_adjustment, did) absorb it as fixed effects, the others refuse it (E-ROLE-011).
+MAX_INDICATOR_LEVELS = 50
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Prepared:
     x_terms: tuple[str, ...] = ()     # the covariate each column of X comes from (dummies share one)
     x_dropped: tuple[str, ...] = ()   # covariate terms left out (constant or collinear)
     rows: np.ndarray | None = None    # positions in the original frame of the rows used
+    absorbed: tuple[str, ...] = ()    # many-level text covariates kept out of X, to be absorbed as fixed effects
+    fixed_effects: np.ndarray | None = None  # n x len(absorbed) integer level codes (0..levels-1)
 
     @property
     def n(self) -> int:
@@ -99,9 +104,11 @@ def covariate_columns(frame: pd.DataFrame, covariates: tuple[str, ...]
             parts.append(s.to_numpy(dtype=float)[:, None])
             names.append(str(col))
         else:
-            if s.nunique() > 50:
-                raise RoleError(f"Covariate '{col}' is text with {s.nunique()} distinct values.",
-                                "Drop it from the covariates or recode it into fewer categories.",
+            if s.nunique() > MAX_INDICATOR_LEVELS:
+                raise RoleError(f"Covariate '{col}' is text with {s.nunique()} distinct values: too many to "
+                                "compare as categories in this method.",
+                                "Drop it from the covariates or recode it into fewer categories; "
+                                "regression_adjustment and did absorb it as fixed effects (one effect per value).",
                                 code="E-ROLE-011")
             dummies = pd.get_dummies(s.astype("string"), prefix=col, drop_first=True, dtype=float)
             parts.append(dummies.to_numpy(dtype=float))
@@ -118,6 +125,36 @@ def covariate_columns(frame: pd.DataFrame, covariates: tuple[str, ...]
 def is_numeric_column(s: pd.Series) -> bool:
     """Booleans and numbers enter a design as they are; anything else becomes dummies."""
     return pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s)
+
+
+def many_level_covariates(frame: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[str, ...]:
+    """Text covariates with more than MAX_INDICATOR_LEVELS levels (a store, village or school id):
+    the ones a fixed-effects method absorbs instead of expanding into indicators."""
+    return tuple(c for c in covariates
+                 if not is_numeric_column(frame[c]) and frame[c].nunique() > MAX_INDICATOR_LEVELS)
+
+
+def level_codes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """Integer codes 0..levels-1 of each column (rows x columns); missing values must be gone."""
+    return np.column_stack([pd.factorize(frame[c], sort=True)[0] for c in columns]).astype(np.int64)
+
+
+def singleton_rows(codes: np.ndarray) -> np.ndarray:
+    """Rows whose level of some factor occurs only once, found repeatedly (dropping one can make another).
+
+    Such a row is fitted exactly by its own fixed effect: it leaves every slope unchanged, has leverage 1
+    (no HC3 residual) and would only inflate n in small-sample factors (Correia 2015; fixest and pyfixest
+    drop them by default).
+    """
+    keep = np.ones(codes.shape[0], dtype=bool)
+    while True:
+        single = np.zeros_like(keep)
+        for j in range(codes.shape[1]):
+            counts = np.bincount(codes[keep, j], minlength=int(codes[:, j].max()) + 1)
+            single |= keep & (counts[codes[:, j]] == 1)
+        if not single.any():
+            return ~keep
+        keep &= ~single
 
 
 def varying_columns(values: np.ndarray) -> np.ndarray:
@@ -219,8 +256,14 @@ _PREPARED: "weakref.WeakKeyDictionary[Dataset, dict[tuple, Prepared]]" = weakref
 
 
 def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
-            binary_treatment: bool = True) -> Prepared:
-    """Validate roles on ``data`` and return complete-case arrays (built once per Dataset and roles)."""
+            binary_treatment: bool = True, absorb: bool = False) -> Prepared:
+    """Validate roles on ``data`` and return complete-case arrays (built once per Dataset and roles).
+
+    With ``absorb`` (for methods that absorb fixed effects) a text covariate with more than
+    MAX_INDICATOR_LEVELS levels is left out of X and returned as level codes in ``fixed_effects``,
+    and rows alone in their level are left out (``singleton_rows``); without it such a covariate
+    is refused (E-ROLE-011).
+    """
     frame = data.frame
     roles.require("outcome", "treatment")
     if need_covariates:
@@ -231,15 +274,17 @@ def prepare(data: Dataset, roles: Roles, *, need_covariates: bool = True,
                         "Remove it from the covariates: adjusting for it would erase the effect.",
                         code="E-ROLE-012")
     # every role the arrays depend on; need_covariates only decides the check above
+    absorbed = many_level_covariates(frame, roles.covariates) if absorb else ()
     key = (roles.outcome, roles.treatment, roles.covariates, roles.treated_value, roles.cluster, roles.weight,
-           binary_treatment)
+           binary_treatment, absorbed)
     built = _PREPARED.setdefault(data, {})
     if key not in built:
-        built[key] = complete_cases(frame, roles, binary_treatment)
+        built[key] = complete_cases(frame, roles, binary_treatment, absorbed)
     return built[key]
 
 
-def complete_cases(frame: pd.DataFrame, roles: Roles, binary_treatment: bool) -> Prepared:
+def complete_cases(frame: pd.DataFrame, roles: Roles, binary_treatment: bool,
+                   absorbed: tuple[str, ...] = ()) -> Prepared:
     """The arrays of ``prepare`` (roles already checked against ``frame``)."""
     y_all = numeric_outcome(frame, roles.outcome)
     if y_all.notna().sum() == 0:
@@ -250,12 +295,15 @@ def complete_cases(frame: pd.DataFrame, roles: Roles, binary_treatment: bool) ->
                         "Choose a treatment column that has values.", code="E-ROLE-003")
     used = [roles.treatment, *roles.covariates] + [c for c in (roles.cluster, roles.weight) if c]
     mask = complete_rows(frame, y_all, used)
+    warnings: list[str] = []
+    n_missing = int(mask.size - np.count_nonzero(mask))
+    if n_missing:
+        warnings.append(f"{n_missing} of {len(frame)} rows had missing values in the roles used and were left out "
+                        "(complete-case analysis).")
+    if absorbed:
+        mask = drop_singletons(frame, mask, absorbed, warnings)
     n_dropped = int(mask.size - np.count_nonzero(mask))
     sub = frame.loc[mask] if n_dropped else frame
-    warnings: list[str] = []
-    if n_dropped:
-        warnings.append(f"{n_dropped} of {len(frame)} rows had missing values in the roles used and were left out "
-                        "(complete-case analysis).")
     if binary_treatment:
         t, note = binarize_treatment(sub[roles.treatment], roles.treated_value, roles.treatment)
         if note:
@@ -267,7 +315,9 @@ def complete_cases(frame: pd.DataFrame, roles: Roles, binary_treatment: bool) ->
     if np.nanstd(y) == 0:
         warnings.append(f"The outcome '{roles.outcome}' takes a single value in the rows used.")
     dropped: list[str] = []
-    X, x_names, x_terms = design_with_terms(sub, roles.covariates, dropped)
+    X, x_names, x_terms = design_with_terms(sub, tuple(c for c in roles.covariates if c not in absorbed), dropped)
+    if absorbed:
+        warnings.append(absorbed_note(sub, absorbed))
     if dropped:
         warnings.append(f"Covariate term(s) {', '.join(dropped)} were left out: constant in the rows used, or an "
                         "exact combination of other covariates (they add no information).")
@@ -276,7 +326,29 @@ def complete_cases(frame: pd.DataFrame, roles: Roles, binary_treatment: bool) ->
     return Prepared(y=read_only(y), t=read_only(t), X=read_only(X), x_names=x_names, covariates=roles.covariates,
                     cluster=read_only(cluster), weight=read_only(weight), index=sub.index, n_dropped=n_dropped,
                     warnings=tuple(warnings), x_terms=x_terms, x_dropped=tuple(dropped),
-                    rows=read_only(np.flatnonzero(mask)))
+                    rows=read_only(np.flatnonzero(mask)), absorbed=absorbed,
+                    fixed_effects=read_only(level_codes(sub, absorbed)) if absorbed else None)
+
+
+def drop_singletons(frame: pd.DataFrame, mask: np.ndarray, absorbed: tuple[str, ...],
+                    warnings: list[str]) -> np.ndarray:
+    """``mask`` without the complete rows that are alone in their level of an absorbed covariate."""
+    rows = np.flatnonzero(mask)
+    single = singleton_rows(level_codes(frame.iloc[rows], absorbed))
+    if not single.any():
+        return mask
+    warnings.append(f"{int(single.sum())} row(s) alone in their level of {', '.join(repr(c) for c in absorbed)} "
+                    "were left out: their own fixed effect fits them exactly, so they carry no information about "
+                    "the effect (as fixest/pyfixest do).")
+    out = mask.copy()
+    out[rows[single]] = False
+    return out
+
+
+def absorbed_note(sub: pd.DataFrame, absorbed: tuple[str, ...]) -> str:
+    parts = ", ".join(f"'{c}' ({sub[c].nunique()} values)" for c in absorbed)
+    return (f"{parts} entered as fixed effects (one intercept per value, absorbed rather than estimated): too "
+            f"many values to enter as indicators (more than {MAX_INDICATOR_LEVELS}).")
 
 
 def complete_rows(frame: pd.DataFrame, outcome: pd.Series, columns: list[str]) -> np.ndarray:

@@ -15,6 +15,7 @@ adding a method means adding one module and one test file
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -46,10 +47,13 @@ class Requirements:
     panel: bool = False
     min_rows: int = 4
     min_per_arm: int = 2
+    #: The design compares one treated unit with the others (selection refuses it on data with several).
+    one_treated_unit: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"roles": list(self.roles), "recommended": list(self.recommended), "treatment": self.treatment,
-                "panel": self.panel, "min_rows": self.min_rows, "min_per_arm": self.min_per_arm}
+                "panel": self.panel, "min_rows": self.min_rows, "min_per_arm": self.min_per_arm,
+                "one_treated_unit": self.one_treated_unit}
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,12 @@ class Example:
 class Reference:
     """A number the method must reproduce: published, or computed by a peer library.
 
-    ``data`` names the dataset (``causaldata:<module>``, ``woo:<name>``, or
-    ``example``); ``quantity`` is ``estimate``, ``std_error`` or ``diagnostics.<key>``.
-    ``script`` is the command or file that produced ``value``.
+    ``data`` names the dataset, loadable offline (cqox_core.datasets.public.load):
+    ``causaldata:<module>``, ``woo:<name>``, ``file:<path>[#key]``, ``cqox:<function>`` (a
+    named preparation of a public dataset) or ``example:<seed>`` (the method's own example);
+    ``quantity`` is ``estimate``, ``std_error``, ``ci_lower``/``ci_upper``, ``p_value``,
+    ``n_obs``, ``diagnostics.<key>`` or ``by.<label>[.field]``. ``script`` is the command or
+    file that produced ``value``; tests/test_references.py reproduces every reference.
     """
 
     quantity: str
@@ -189,7 +196,20 @@ def _signature_params(method_id: str, func: Callable, help_text: dict[str, str])
     if missing or unknown:
         raise ValueError(f"method {method_id!r}: parameters without help {missing}, help for no parameter {unknown}")
     return tuple(Param(name=p.name, default=p.default, help=help_text[p.name], choices=_choices(func, p.name),
-                       annotation=str(p.annotation)) for p in own)
+                       annotation=_shown_type(p.annotation)) for p in own)
+
+
+def _shown_type(annotation: Any) -> str:
+    """The annotation as written, without ``Annotated[...]``'s bounds (params.check_values reads those)."""
+    text = str(annotation)
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return text
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Annotated" \
+            and isinstance(node.slice, ast.Tuple):
+        return ast.unparse(node.slice.elts[0])
+    return text
 
 
 def register(method_id: str, *, family: str, design: Design, estimands: tuple[str, ...], requires: Requirements,

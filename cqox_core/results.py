@@ -16,6 +16,20 @@ import pandas as pd
 
 GateStatus = Literal["pass", "warn", "fail"]
 
+#: What each estimand is the effect on, in words; a method whose number describes another population
+#: (after trimming, within a caliper, at a cutoff) sets its own ``estimand_label``.
+ESTIMAND_LABELS = {
+    "ate": "ATE: everyone in the data",
+    "att": "ATT: treated units",
+    "atc": "ATC: untreated units",
+    "late": "LATE: compliers (units whose treatment the instrument changes)",
+}
+
+
+def default_estimand_label(estimand: str) -> str:
+    """The plain-language label of an estimand when the method says nothing more specific."""
+    return ESTIMAND_LABELS.get(str(estimand).lower(), str(estimand).upper())
+
 
 def to_jsonable(value: Any) -> Any:
     """Numbers as plain JSON numbers, NaN/inf as None, containers recursively."""
@@ -75,13 +89,16 @@ class EffectResult:
     roles: dict[str, Any] = field(default_factory=dict)
     gates: tuple[Gate, ...] = ()
     se_method: str = ""
+    #: In words, what the number is the effect on ("effect at the cutoff", "ATT: treated units" ...);
+    #: ``estimand`` stays the short code.
+    estimand_label: str = ""
 
     def replace(self, **changes: Any) -> "EffectResult":
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable({
-            "method": self.method, "estimand": self.estimand,
+            "method": self.method, "estimand": self.estimand, "estimand_label": self.estimand_label,
             "estimate": self.estimate, "std_error": self.std_error,
             "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "alpha": self.alpha,
             "p_value": self.p_value, "n_obs": self.n_obs,
@@ -108,7 +125,7 @@ class EffectResult:
                    by=tuple(SubEstimate.from_dict(b) for b in d.get("by", ())),
                    sensitivity=dict(d.get("sensitivity", {})), params=dict(d.get("params", {})),
                    roles=dict(d.get("roles", {})), gates=tuple(Gate(**g) for g in d.get("gates", ())),
-                   se_method=d.get("se_method", ""))
+                   se_method=d.get("se_method", ""), estimand_label=d.get("estimand_label", ""))
 
     def tidy(self) -> pd.DataFrame:
         """One row for the headline estimate plus one per sub-estimate (broom-style)."""

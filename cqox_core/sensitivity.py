@@ -4,10 +4,13 @@ Two complementary answers to "how strong would a hidden confounder have to be
 to explain this away?":
 
 * the E-value (VanderWeele & Ding 2017, Ann Intern Med 167:268) for any
-  average effect of a binary treatment, on the risk-ratio scale;
+  average effect of a binary treatment, on the risk-ratio scale (on panel
+  designs, on the scale the design compares: see ``panel_outcome_scale``);
 * the robustness value and benchmark bounds (Cinelli & Hazlett 2020, JRSS-B
   82:39) for regression adjustment, on the partial-R² scale, computed from the
-  additive OLS fit Y ~ 1 + T + X.
+  additive OLS fit Y ~ 1 + T + X (with a many-level covariate's fixed effects
+  absorbed when it has one: the partial R² of T after them, t² / (t² + dof)
+  with dof = n - k - the number of fixed effects, as the model with dummies).
 
 Everything below is a small pure function over numbers or arrays;
 ``sensitivity_report`` assembles them for one result and ``attach_sensitivity``
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -157,12 +161,127 @@ def e_value_report(estimate: float, ci_lower: float, ci_upper: float, alpha: flo
                    y: np.ndarray, t: np.ndarray) -> dict[str, Any]:
     """E-value of the estimate and of its interval, with the conversion used."""
     to_rr, conversion = risk_ratio_conversion(estimate, y, t)
+    return converted_e_values(estimate, ci_lower, ci_upper, alpha, to_rr, conversion)
+
+
+def converted_e_values(estimate: float, ci_lower: float, ci_upper: float, alpha: float,
+                       to_rr: Callable[[float], float], conversion: str) -> dict[str, Any]:
+    """E-values of the estimate and its interval once the effect -> risk ratio rule is fixed."""
     rr = to_rr(estimate)
     e_point = e_value_rr(rr)
     e_interval = ci_e_value(ci_lower, ci_upper, to_rr) if math.isfinite(e_point) else math.nan
     level = int(round(100 * (1 - alpha)))
     return {"e_value": e_point, "e_value_ci": e_interval, "e_value_rr": rr,
             "e_value_conversion": conversion, "e_value_text": e_value_text(e_point, e_interval, level)}
+
+
+# --------------------------------------------------------------------------
+# E-value on the scale of a panel design
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PanelScale:
+    """What the E-value of a panel design standardises by (see ``panel_outcome_scale``)."""
+
+    binary: bool
+    within_sd: float        # residual SD of the untreated outcome after unit and period effects
+    dof: int                # its residual degrees of freedom: N0 - (U0 + T0 - components)
+    n_untreated: int        # N0, untreated unit-periods in that fit
+    pooled_sd: float        # SD over all unit-periods (the old, wrong scale), reported for comparison
+    baseline: float         # binary outcome: rate of the untreated unit-periods from first_treated on
+    n_baseline: int
+    first_treated: Any      # the first period in which a unit switches into treatment
+
+
+def fixed_effect_rank(unit: np.ndarray, time: np.ndarray) -> int:
+    """Rank of [unit dummies | period dummies]: U + T - (connected components of the unit-period graph)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_unit, n_time = int(unit.max()) + 1, int(time.max()) + 1
+    graph = coo_matrix((np.ones(unit.size), (unit, n_unit + time)), shape=(n_unit + n_time,) * 2)
+    return n_unit + n_time - int(connected_components(graph, directed=False)[0])
+
+
+def first_switch_period(unit: np.ndarray, time: np.ndarray, d: np.ndarray) -> int:
+    """Earliest period (position) in which some unit observed untreated before turns treated."""
+    order = np.lexsort((time, unit))
+    u, tt, dd = unit[order], time[order], d[order]
+    switch = (u[1:] == u[:-1]) & (dd[1:] == 1) & (dd[:-1] == 0)
+    return int(tt[1:][switch].min()) if switch.any() else int(tt[dd == 1].min())
+
+
+def panel_outcome_scale(dataset: Dataset, roles: Roles) -> PanelScale:
+    """The outcome scale a panel design compares effects on.
+
+    did, event_study, staggered_did and panel_matching remove unit and period
+    effects, so a hidden confounder left to explain the estimate varies within
+    units over time, and the outcome spread it has to move is the spread that
+    remains after those effects. With Y_it(0) = a_i + l_t + e_it fitted by least
+    squares on the N0 untreated unit-periods (D_it = 0, weighted by the weight
+    role when there is one),
+
+        sigma_within = sqrt( sum_{D_it = 0} w_it e_it^2 / (N0 - rank[unit, period dummies]) ),
+
+    the standardised effect is d = estimate / sigma_within and, for a continuous
+    outcome, RR = exp(0.91 d) (VanderWeele & Ding 2017, Ann Intern Med 167:268,
+    for continuous outcomes; 0.91 = sqrt of Chinn's 2000 (Stat Med 19:3127)
+    log OR = (pi / sqrt 3) d, since RR ~ sqrt(OR) for a common outcome).
+    The SD pooled over all unit-periods would also count the unit effects, the
+    period effects and the effect itself, none of which the design compares.
+
+    For a 0/1 outcome the baseline risk is that of the comparison after
+    treatment starts: p0 = mean of Y over untreated unit-periods from the first
+    period in which a unit switches into treatment (with one adoption date, the
+    comparison units' post-period rate), and RR = (p0 + estimate) / p0. The
+    untreated rows before that period (treated units' pre-periods included)
+    describe another time, not the counterfactual of the treated periods.
+    """
+    from .estimators._common import period_value
+    from .estimators._twfe import TwoWayFixedEffects, tidy_did_data
+
+    # covariates do not enter the scale (as SD(Y) in a cross-section is not a residual SD on them)
+    dd = tidy_did_data(dataset, roles.replace(covariates=()))
+    y, d = dd.y, dd.d
+    weights = np.ones(y.size) if dd.weights is None else dd.weights
+    untreated = d == 0
+    unit = np.unique(dd.unit[untreated], return_inverse=True)[1]
+    time = np.unique(dd.time[untreated], return_inverse=True)[1]
+    w0 = weights[untreated] / weights[untreated].mean()
+    resid = TwoWayFixedEffects.build(unit, time, w0).residualise(y[untreated])
+    dof = int(untreated.sum()) - fixed_effect_rank(unit, time)
+    within = math.sqrt(float(np.sum(w0 * resid ** 2)) / dof) if dof > 0 else math.nan
+    start = first_switch_period(dd.unit, dd.time, d)
+    comparison = untreated & (dd.time >= start)
+    baseline = float(np.average(y[comparison], weights=weights[comparison])) if comparison.any() else math.nan
+    return PanelScale(binary=is_binary_outcome(y), within_sd=within, dof=dof, n_untreated=int(untreated.sum()),
+                      pooled_sd=float(np.std(y, ddof=1)), baseline=baseline, n_baseline=int(comparison.sum()),
+                      first_treated=period_value(dd.periods[start]))
+
+
+def panel_risk_ratio_conversion(estimate: float, scale: PanelScale) -> tuple[Callable[[float], float], str]:
+    """``risk_ratio_conversion`` on a panel design's own scale (``panel_outcome_scale``), with the rule in words."""
+    if scale.binary:
+        p0 = scale.baseline
+        rr = rr_from_risk_difference(estimate, p0)
+        text = (f"risk difference: RR = (p0 + estimate) / p0, p0 = {p0:.4g} (outcome rate of the "
+                f"{scale.n_baseline} untreated unit-periods from period {scale.first_treated}, when treatment "
+                f"starts: the comparison's post-period rate) = ({p0:.4g} + {estimate:.4g}) / {p0:.4g} = {rr:.4g}")
+        if math.isnan(rr):
+            text += ("; p0 is not a positive risk or p0 + estimate lies outside (0, 1], so no risk ratio "
+                     "(and no E-value) is defined")
+        return (lambda effect: rr_from_risk_difference(effect, p0)), text
+    sd = scale.within_sd
+    if not sd > 0:
+        return (lambda effect: math.nan), ("smd: the outcome does not vary within units over time once unit and "
+                                           "period effects are removed, so it cannot be standardized")
+    d = estimate / sd
+    text = (f"smd on the panel's within scale: RR = exp(0.91 d), d = estimate / SD_within = {estimate:.4g} / "
+            f"{sd:.4g} = {d:.4g}, RR = {rr_from_smd(d):.4g}; SD_within is the residual SD of the outcome after "
+            f"unit and period effects, fitted on the {scale.n_untreated} untreated unit-periods ({scale.dof} "
+            f"residual degrees of freedom), the variation the design compares (the SD over all unit-periods, "
+            f"{scale.pooled_sd:.4g}, also counts the unit and period effects) (VanderWeele & Ding 2017; Chinn 2000)")
+    return (lambda effect: rr_from_smd(effect / sd)), text
 
 
 # --------------------------------------------------------------------------
@@ -236,11 +355,32 @@ def benchmark_bound(r2dxj_x: float, r2yxj_dx: float, kd: float, ky: float | None
     return r2dz_x, min(r2yz_dx, 1.0)
 
 
-def classical_fit(design: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Coefficients, classical SEs and t statistics of a least-squares fit, and its residual dof."""
+def classical_fit(design: np.ndarray, response: np.ndarray,
+                  absorbed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Coefficients, classical SEs and t statistics of a least-squares fit, and its residual dof.
+
+    ``absorbed``: fixed-effect parameters already partialled out of ``design`` and ``response``
+    (FWL): the coefficients are those of the model with the dummies, whose residual dof is
+    ``absorbed`` fewer, so the SEs are rescaled by sqrt(dof_without / dof_with).
+    """
     fit = ols(design, response, cov_type="classical")
+    dof = int(fit.df_resid) - absorbed
+    se = fit.se * math.sqrt(fit.df_resid / dof) if absorbed else fit.se
     with np.errstate(divide="ignore", invalid="ignore"):
-        return fit.coef, fit.se, fit.coef / fit.se, int(fit.df_resid)
+        return fit.coef, se, fit.coef / se, dof
+
+
+def absorb_fixed_effects(y: np.ndarray, d: np.ndarray, X: np.ndarray, names: tuple[str, ...],
+                         fixed_effects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
+    """y, d and X with the fixed effects partialled out (unweighted, as the additive model), the names of the
+    covariates that still vary within the levels, and the number of fixed-effect parameters (pyfixest's count)."""
+    from .estimators._absorb import factor_absorber, fixed_effect_count
+
+    fe = factor_absorber(fixed_effects, None)
+    Xt = fe.residualise(X)
+    varies = np.sqrt(np.sum(Xt ** 2, axis=0)) > 1e-9 * np.sqrt(np.sum((X - X.mean(axis=0)) ** 2, axis=0))
+    return (fe.residualise(y), fe.residualise(d), Xt[:, varies], tuple(n for n, v in zip(names, varies) if v),
+            fixed_effect_count(fixed_effects))
 
 
 def has_full_rank(design: np.ndarray) -> bool:
@@ -258,16 +398,26 @@ def has_full_rank(design: np.ndarray) -> bool:
     return bool(eigenvalues.min() > eigenvalues.max() * design.shape[1] * np.finfo(float).eps)
 
 
-def outcome_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    """Treatment estimate, SE and dof of Y ~ 1 + D + X, and each covariate's r2yxj.dx (Cinelli & Hazlett 2020)."""
-    coef, se, t_stats, dof = classical_fit(np.column_stack([np.ones(y.size), d, X]), y)
-    return float(coef[1]), float(se[1]), float(dof), partial_r2(t_stats[2:], dof)
+def with_intercept(columns: list[np.ndarray], absorbed: int) -> np.ndarray:
+    """The design [1, columns] or, when fixed effects were absorbed (they hold the intercept), [columns]."""
+    return np.column_stack(columns if absorbed else [np.ones(columns[0].shape[0]), *columns])
 
 
-def treatment_partial_r2s(d: np.ndarray, X: np.ndarray) -> np.ndarray:
+def outcome_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray,
+                        absorbed: int = 0) -> tuple[float, float, float, np.ndarray]:
+    """Treatment estimate, SE and dof of Y ~ 1 + D + X, and each covariate's r2yxj.dx (Cinelli & Hazlett 2020).
+
+    With ``absorbed`` > 0 the arrays are already net of that many fixed-effect parameters (``absorb_fixed_effects``).
+    """
+    first = 0 if absorbed else 1
+    coef, se, t_stats, dof = classical_fit(with_intercept([d, X], absorbed), y, absorbed)
+    return float(coef[first]), float(se[first]), float(dof), partial_r2(t_stats[first + 1:], dof)
+
+
+def treatment_partial_r2s(d: np.ndarray, X: np.ndarray, absorbed: int = 0) -> np.ndarray:
     """Each covariate's r2dxj.x, from its t statistic in D ~ 1 + X (Cinelli & Hazlett 2020)."""
-    _, _, t_stats, dof = classical_fit(np.column_stack([np.ones(d.size), X]), d)
-    return partial_r2(t_stats[1:], dof)
+    _, _, t_stats, dof = classical_fit(with_intercept([X], absorbed), d, absorbed)
+    return partial_r2(t_stats[0 if absorbed else 1:], dof)
 
 
 def covariate_partial_r2s(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -312,13 +462,23 @@ def strongest_covariates(r2dxj: np.ndarray, r2yxj: np.ndarray, estimate: float, 
 
 
 def benchmark_table(y: np.ndarray, d: np.ndarray, X: np.ndarray, names: tuple[str, ...], *, alpha: float,
-                    limit: int = MAX_BENCHMARKS,
-                    multipliers: tuple[float, ...] = BENCHMARK_MULTIPLIERS) -> list[dict[str, Any]]:
-    """Bounds for confounders 1-3x as strong as the strongest observed covariates (Cinelli & Hazlett 2020)."""
-    if not has_full_rank(np.column_stack([np.ones(y.size), d, X])):
+                    limit: int = MAX_BENCHMARKS, multipliers: tuple[float, ...] = BENCHMARK_MULTIPLIERS,
+                    fixed_effects: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Bounds for confounders 1-3x as strong as the strongest observed covariates (Cinelli & Hazlett 2020).
+
+    With ``fixed_effects`` (level codes of absorbed covariates) every fit is the one with their dummies:
+    Y ~ D + X | FE and D ~ X | FE, as sensemakr on that dummy model; the absorbed covariates are not
+    benchmarks themselves.
+    """
+    absorbed = 0
+    if fixed_effects is not None:
+        y, d, X, names, absorbed = absorb_fixed_effects(y, d, X, names, fixed_effects)
+        if X.shape[1] == 0:
+            return []
+    if not has_full_rank(with_intercept([d, X], absorbed)):
         raise ValueError("some covariates are exact combinations of others (or of the treatment)")
-    estimate, se, dof, r2yxj = outcome_partial_r2s(y, d, X)
-    r2dxj = treatment_partial_r2s(d, X)
+    estimate, se, dof, r2yxj = outcome_partial_r2s(y, d, X, absorbed)
+    r2dxj = treatment_partial_r2s(d, X, absorbed)
     picked = strongest_covariates(r2dxj, r2yxj, estimate, se, dof, limit)
     return [benchmark_row(names[j], k, float(r2dxj[j]), float(r2yxj[j]), estimate, se, dof, alpha)
             for j in picked for k in multipliers]
@@ -356,15 +516,20 @@ def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles,
         "robustness_model": (f"additive OLS Y ~ 1 + T + X with classical SEs: coefficient {coef:.4g}, "
                              f"t = {t_stat:.3f}, {dof:g} residual degrees of freedom"),
     }
+    if diag.get("absorbed_fixed_effects"):
+        out["robustness_model"] = out["robustness_model"].replace(
+            "Y ~ 1 + T + X", f"Y ~ T + X + fixed effects of {', '.join(diag['absorbed_fixed_effects'])} "
+                             "(absorbed; the degrees of freedom count them)")
     skipped: dict[str, str] = {}
     benchmarks: list[dict[str, Any]] = []
     try:
-        prep = prepare(dataset, roles, binary_treatment=diag.get("treatment_kind", "binary") == "binary")
+        prep = prepare(dataset, roles, binary_treatment=diag.get("treatment_kind", "binary") == "binary",
+                       absorb=True)
         if prep.X.shape[1] == 0:
             skipped["benchmarks"] = "There are no covariates to compare a hidden confounder with."
         else:
             benchmarks = benchmark_table(prep.y, prep.t, prep.X, prep.x_names, alpha=result.alpha,
-                                         limit=max_benchmarks)
+                                         limit=max_benchmarks, fixed_effects=prep.fixed_effects)
     except (CQOxError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         skipped["benchmarks"] = f"Benchmarks could not be computed: {exc}."
     out["benchmarks"] = benchmarks
@@ -388,12 +553,25 @@ def treatment_is_binary(result: EffectResult, dataset: Dataset, roles: Roles) ->
     return is_binary_treatment(dataset, roles)
 
 
-def e_value_skip_reason(result: EffectResult, dataset: Dataset, roles: Roles) -> str | None:
-    """Why the E-value does not apply to this result, or None when it does."""
+def design_spec(result: EffectResult) -> Any:
+    """The registry spec of the design behind ``result`` (a bootstrap's: the method it resampled); None if unknown."""
     from . import registry
 
+    try:
+        spec = registry.get(result.method)
+        if spec.design == "wrapper":
+            inner = (result.diagnostics.get("bootstrap") or {}).get("of")
+            spec = registry.get(inner) if inner else spec
+    except CQOxError:
+        return None
+    return spec
+
+
+def e_value_skip_reason(result: EffectResult, dataset: Dataset, roles: Roles) -> str | None:
+    """Why the E-value does not apply to this result, or None when it does."""
+    spec = design_spec(result)
     # designs with one treated series register e_value=False: their outcome SD mixes trend and noise
-    if result.method in {m.id for m in registry.methods() if not m.e_value}:
+    if spec is not None and not spec.e_value:
         return ("The E-value compares treated and untreated units with a common outcome spread; a single "
                 "treated series (interrupted time series, synthetic control) has no such spread to convert.")
     if (result.estimand or "").lower() not in AVERAGE_EFFECT_ESTIMANDS:
@@ -413,7 +591,13 @@ def e_value_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[
     reason = e_value_skip_reason(result, dataset, roles)
     if reason is not None:
         return {}, {"e_value": reason}
-    prep = prepare(dataset, roles, need_covariates=False, binary_treatment=True)
+    spec = design_spec(result)
+    if spec is not None and spec.design == "panel":
+        # the design's own scale: within-unit variation for a continuous outcome, the comparison's post rate for 0/1
+        to_rr, text = panel_risk_ratio_conversion(result.estimate, panel_outcome_scale(dataset, roles))
+        return converted_e_values(result.estimate, result.ci_lower, result.ci_upper, result.alpha, to_rr, text), {}
+    # absorb=True: the rows regression adjustment uses when a many-level covariate enters as fixed effects
+    prep = prepare(dataset, roles, need_covariates=False, binary_treatment=True, absorb=True)
     return e_value_report(result.estimate, result.ci_lower, result.ci_upper, result.alpha, prep.y, prep.t), {}
 
 

@@ -32,6 +32,30 @@ def test_methods_json_lists_the_registry():
     assert {"regression_adjustment", "psm", "ipw", "aipw", "stratification", "g_computation", "bootstrap"} <= ids
 
 
+def test_methods_json_describes_every_method():
+    """Each method's entry carries what a newcomer looks for: required roles, parameters with their help,
+    estimands, reference numbers with source, tolerance and producing script, and a test file that exists."""
+    from cqox_core import registry
+
+    out = cqox("methods", "--json")
+    assert out.returncode == 0, out.stderr
+    listed = {m["id"]: m for m in json.loads(out.stdout)}
+    specs = {s.id: s for s in registry.methods()}
+    assert listed.keys() == specs.keys()
+    root = Path(__file__).resolve().parents[1]
+    for method_id, entry in listed.items():
+        spec = specs[method_id]
+        assert entry["requires"]["roles"] == list(spec.requires.roles) and entry["requires"]["roles"], method_id
+        assert entry["estimands"] == list(spec.estimands) and entry["estimands"], method_id
+        assert [p["name"] for p in entry["params"]] == [p.name for p in spec.params], method_id
+        assert all(p["help"].strip() for p in entry["params"]), method_id
+        assert entry["references"], f"{method_id} lists no reference number"
+        for ref in entry["references"]:
+            assert isinstance(ref["value"], (int, float)) and ref["tolerance"] >= 0, (method_id, ref)
+            assert ref["source"] and ref["script"] and ref["data"] and ref["why_tolerance"], (method_id, ref)
+        assert entry["test"] == f"tests/estimators/test_{method_id}.py" and (root / entry["test"]).is_file()
+
+
 def test_estimate_json_matches_python_api(csv_file):
     out = cqox("estimate", "ipw", str(csv_file), "--outcome", "outcome", "--treatment", "treated",
                "--covariates", "x1,x2,region", "--param", "trim=0.02", "--seed", "3", "--json")
@@ -85,7 +109,7 @@ def test_analyze_json_has_results_cas_and_decision(csv_file):
     (("estimate", "no_such_method", "{csv}"), "E-METHOD-001"),
     (("estimate", "ipw", "{csv}", "--outcome", "nope", "--treatment", "treated", "--covariates", "x1"),
      "E-ROLE-002"),
-    (("estimate", "ipw", "{csv}", "--param", "novalue"), "E-METHOD-002"),
+    (("estimate", "ipw", "{csv}", "--param", "novalue"), "E-CLI-001"),
     (("estimate", "ipw", "{csv}", "--alpha", "3"), "E-METHOD-004"),
     (("estimate",), "E-CLI-001"),
     (("map", "{empty}"), "E-DATA-006"),

@@ -35,7 +35,7 @@ def test_balance_gate_reads_smd_after(value, status):
     ("common_support_share", "overlap", 0.97, 0.5),
     ("matched_share", "matched_share", 0.95, 0.3),
     ("effective_sample_size_ratio", "effective_sample_size", 0.9, 0.2),
-    ("max_weight_ratio", "weight_ratio", 3.0, 120.0),
+    ("top_weight_share", "weight_ratio", 0.03, 0.6),
     ("propensity_auc", "separation", 0.7, 0.999),
 ])
 def test_threshold_gates_pass_and_fail(key, name, good, bad):

@@ -5,22 +5,8 @@
 passes uploads as bytes). Uploads are untrusted, so every size limit is checked
 *before* the full parse (from the byte size, the newline count, the header
 line, the Parquet footer or the zip directory), and every failure a file can
-cause is a :class:`DataError` with a stable code:
-
-    E-DATA-001  file not found (or a folder, or unreadable)
-    E-DATA-002  unsupported file type
-    E-DATA-003  too many bytes
-    E-DATA-004  too many rows (for Parquet/Excel: as declared by the file)
-    E-DATA-005  too many columns
-    E-DATA-006  empty file (no bytes, or only whitespace)
-    E-DATA-007  a header but no data rows
-    E-DATA-008  not readable as a table (binary junk, bad JSON, ragged rows, NUL bytes)
-    E-DATA-009  duplicate column names
-    E-DATA-010  text that is not valid in the encoding its byte-order mark declares
-    E-DATA-011  archive bomb (an .xlsx or Parquet that decompresses to far too much)
-    E-DATA-012  corrupt or truncated Parquet / Excel file
-    E-DATA-013  JSON that is not a list of records
-    E-DATA-014  a CQOX_MAX_* setting that is not a positive whole number
+cause is a :class:`DataError` with a stable code (E-DATA-001 to E-DATA-014; their meanings are
+listed once, in ``cqox_core.errors.CATALOGUE`` and docs/ERRORS.md).
 
 Decisions a user might trip over:
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from .balance import smd, smd_table
 from .overlap import common_support_share, propensity_auc
-from .weights import effective_sample_size_ratio, max_weight_ratio
+from .weights import effective_sample_size_ratio, max_weight_ratio, top_weight_share
 from .collinearity import variance_inflation
 
 __all__ = ["smd", "smd_table", "common_support_share", "propensity_auc", "effective_sample_size_ratio",
-           "max_weight_ratio", "variance_inflation", "standard_diagnostics"]
+           "max_weight_ratio", "top_weight_share", "variance_inflation", "standard_diagnostics"]
 
 
 def standard_diagnostics(prep, ps=None, weights=None) -> dict:
@@ -33,6 +33,7 @@ def standard_diagnostics(prep, ps=None, weights=None) -> dict:
     if weights is not None:
         out["effective_sample_size_ratio"] = effective_sample_size_ratio(weights, prep.t)
         out["max_weight_ratio"] = max_weight_ratio(weights, prep.t)
+        out["top_weight_share"] = top_weight_share(weights, prep.t)
         out["weight_histogram"] = histogram_by_arm(weights, prep.t)
     return out
 

@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from ..data import Dataset
-from ..diagnostics.bacon import bacon_decomposition
 from ..errors import EstimationError, RoleError
 from ..panel import check_outcome_and_treatment, prepare_panel
-from ..prep import design_matrix, independent_columns, numeric_outcome
-from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
-from ..inference import wald
+from ..prep import design_matrix, independent_columns, level_codes, many_level_covariates, numeric_outcome
+from ..inference import covariance
 from ..roles import Roles
-from ._common import finish
+from ._common import period_label
 
 #: Above this many levels in the smaller factor the dummy block is too large; use alternating projections.
 MAX_DUMMY_LEVELS = 2000
@@ -154,25 +151,27 @@ def _fe_parameter_count(unit: np.ndarray, time: np.ndarray, cluster: np.ndarray 
 
 
 def fit_residualised(yt: np.ndarray, Wt: np.ndarray, fe: TwoWayFixedEffects, unit: np.ndarray, time: np.ndarray,
-                     cluster: np.ndarray | None) -> FixedEffectsFit:
-    """OLS on data already residualised by ``fe``; CR1 by ``cluster``, HC1 when it is None."""
+                     cluster: np.ndarray | None, extra_fe: int = 0) -> FixedEffectsFit:
+    """OLS on data already residualised by ``fe``; CR1 by ``cluster``, HC1 when it is None.
+
+    ``extra_fe``: fixed-effect parameters absorbed beyond the unit and period effects (added to K).
+    """
     w = fe.weights
     bread = np.linalg.inv((Wt * w[:, None]).T @ Wt)
     coef = bread @ ((Wt * w[:, None]).T @ yt)
     resid = yt - Wt @ coef
     n, k = Wt.shape
-    score = Wt * (w * resid)[:, None]
+    # weighted scores x_i w_i e_i: the weight goes with the residual, the bread already holds W'wW
     if cluster is None:
-        meat = score.T @ score
-        df_k = k + _fe_parameter_count(unit, time, None)
-        factor, g, df = n / max(n - df_k, 1), n, float(n - df_k)
+        df_k = k + _fe_parameter_count(unit, time, None) + extra_fe
+        cov = covariance.hc(Wt, w * resid, bread, "HC1", n_params=df_k)
+        factor, g, df = covariance.hc_factor("HC1", n, df_k), n, float(n - df_k)
     else:
-        g = int(cluster.max()) + 1
-        sums = np.column_stack([np.bincount(cluster, weights=score[:, j], minlength=g) for j in range(k)])
-        meat = sums.T @ sums
-        df_k = k + _fe_parameter_count(unit, time, cluster)
-        factor, df = g / max(g - 1, 1) * (n - 1) / max(n - df_k, 1), float(g - 1)
-    return FixedEffectsFit(coef=coef, cov=factor * bread @ meat @ bread, resid=resid, n_clusters=g,
+        codes, g = covariance.cluster_codes(cluster)
+        df_k = k + _fe_parameter_count(unit, time, cluster) + extra_fe
+        cov = covariance.cluster_robust(Wt, w * resid, bread, codes, n_params=df_k)
+        factor, df = covariance.cr1_factor(g, n, df_k), float(g - 1)
+    return FixedEffectsFit(coef=coef, cov=cov, resid=resid, n_clusters=g,
                            df_k=df_k, small_sample_factor=factor, df=df)
 
 
@@ -205,6 +204,8 @@ class DidData:
     weights: np.ndarray | None
     cross_section: bool
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    absorbed: tuple[str, ...] = ()         # many-level text covariates entering as further fixed effects
+    absorbed_codes: np.ndarray | None = None   # rows x len(absorbed) level codes
 
     @property
     def n_units(self) -> int:
@@ -266,7 +267,7 @@ def _cross_section_frame(data: Dataset, roles: Roles) -> tuple[pd.DataFrame, np.
     if frame.groupby(["unit", "time"])["d"].nunique().max() > 1:
         raise RoleError("Within some group and period the treatment is 1 for some rows and 0 for others.",
                         "With repeated cross-sections --unit must name the group whose members are all treated "
-                        "together (e.g. state), not an individual.", code="E-ROLE-015")
+                        "together (e.g. state), not an individual.", code="E-ROLE-017")
     if frame["time"].nunique() < 2:
         raise RoleError("The data have a single period: a difference-in-differences needs before and after.",
                         "Choose the right time column.", code="E-ROLE-016")
@@ -291,8 +292,12 @@ def _first_treated(frame: pd.DataFrame, unit: np.ndarray, time: np.ndarray, peri
     return np.where(earliest < periods.size, earliest, -1)
 
 
-def tidy_did_data(data: Dataset, roles: Roles) -> DidData:
-    """Validate the roles and code units, periods, first treated periods and clusters."""
+def tidy_did_data(data: Dataset, roles: Roles, *, absorb: bool = False) -> DidData:
+    """Validate the roles and code units, periods, first treated periods and clusters.
+
+    With ``absorb`` a text covariate with more than 50 values is kept out of X and coded in
+    ``absorbed_codes``, for the caller to absorb as fixed effects; without it, it is refused (E-ROLE-011).
+    """
     _precheck(data, roles)
     cross_section = _is_repeated_cross_section(data, roles)
     if cross_section:
@@ -303,7 +308,8 @@ def tidy_did_data(data: Dataset, roles: Roles) -> DidData:
     unit, unit_labels = pd.factorize(frame["unit"])
     time = np.searchsorted(periods, frame["time"].to_numpy())
     dropped: list[str] = []
-    X, x_names = design_matrix(frame, roles.covariates, dropped)
+    absorbed = many_level_covariates(frame, roles.covariates) if absorb else ()
+    X, x_names = design_matrix(frame, tuple(c for c in roles.covariates if c not in absorbed), dropped)
     if dropped:
         warnings.append(f"Covariate term(s) {', '.join(dropped)} were left out: constant, or an exact combination "
                         "of other covariates.")
@@ -317,7 +323,8 @@ def tidy_did_data(data: Dataset, roles: Roles) -> DidData:
                    unit=unit, time=time, periods=periods, unit_labels=np.asarray(unit_labels),
                    first=_first_treated(frame, unit, time, periods, unit_labels.size),
                    cluster=cluster, cluster_name=roles.cluster or roles.unit, weights=weights,
-                   cross_section=cross_section, warnings=tuple(warnings))
+                   cross_section=cross_section, warnings=tuple(warnings), absorbed=absorbed,
+                   absorbed_codes=level_codes(frame, absorbed) if absorbed else None)
 
 
 # --------------------------------------------------------------------------
@@ -332,10 +339,12 @@ def _subset(dd: DidData, rows: np.ndarray, note: str) -> DidData:
     first = np.where(old_first >= 0, np.searchsorted(kept_times, old_first), -1)
     first = np.where(first < kept_times.size, first, -1)
     cluster = None if dd.cluster is None else np.unique(dd.cluster[rows], return_inverse=True)[1]
+    codes = None if dd.absorbed_codes is None else np.column_stack(
+        [np.unique(c, return_inverse=True)[1] for c in dd.absorbed_codes[rows].T])
     return replace(dd, y=dd.y[rows], d=dd.d[rows], X=dd.X[rows], unit=unit, time=time,
                    periods=dd.periods[kept_times], unit_labels=dd.unit_labels[kept_units], first=first,
                    cluster=cluster, weights=None if dd.weights is None else dd.weights[rows],
-                   warnings=dd.warnings + (note,))
+                   warnings=dd.warnings + (note,), absorbed_codes=codes)
 
 
 def _always_treated(dd: DidData) -> np.ndarray:
@@ -450,21 +459,12 @@ def _absorbed_regressors(fe: TwoWayFixedEffects, main: np.ndarray, main_names: l
 
 def _design_description(dd: DidData) -> dict[str, Any]:
     treated_units = dd.first >= 0
-    cohorts = {str(_label(dd.periods[c])): int(np.sum(dd.first == c)) for c in dd.cohorts}
+    cohorts = {period_label(dd.periods[c]): int(np.sum(dd.first == c)) for c in dd.cohorts}
     return {"n_units": dd.n_units, "n_periods": int(dd.periods.size), "n_treated_units": int(treated_units.sum()),
             "n_never_treated_units": int((~treated_units).sum()), "n_treated_obs": int(dd.d.sum()),
             "cohorts": cohorts, "staggered": dd.staggered, "balanced": dd.balanced,
             "repeated_cross_section": dd.cross_section, "covariates_used": list(dd.x_names),
             "outcome_sd": float(np.std(dd.y, ddof=1)) if dd.y.size > 1 else math.nan}
-
-
-def _label(value: Any) -> Any:
-    """A period value as a plain label: 2006.0 -> 2006, a date -> '2011-07-01'."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        return str(pd.Timestamp(value).date())
-    return value.item() if hasattr(value, "item") else value
 
 
 def _inference_diagnostics(fit: FixedEffectsFit, dd: DidData) -> dict[str, Any]:

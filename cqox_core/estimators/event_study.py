@@ -7,23 +7,34 @@ timing with heterogeneous effects those coefficients are contaminated by other
 periods' effects (Sun & Abraham 2021, J. Econometrics 225:175), so the result
 says so and points to staggered_did.
 
+The headline is a weighted average of the post-treatment coefficients,
+    ATT_hat = sum_r w_r beta_r,  w_r = N_r / sum_s N_s,  r = 0..L-1 (r = L too when L is not binned),
+where N_r is the number of treated unit-period observations at relative period r:
+the average effect over the treated observations of the estimated window, as
+Callaway & Sant'Anna's event-time aggregation weights by group size. The binned
+endpoint L is left out because it pools every period from L on (its coefficient is
+an average over an open-ended, composition-changing set of periods), unless it is
+the only post-treatment coefficient (lags=0: the static two-way fixed-effects
+estimate). The SE is sqrt(w'Vw) from the cluster-robust covariance.
+``diagnostics["headline"]`` says this and ``diagnostics["headline_weights"]`` gives w.
+
 The fixed-effects machinery is in ``_twfe`` (shared with ``did``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from scipy import stats
 
 from ..data import Dataset
 from ..datasets import examples
-from ..inference import wald
-from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
+from ..params import at_least
+from ..registry import Reference, Requirements, register
+from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, sub_estimate
 from ._twfe import (DEFAULT_WINDOW_CAP, STAGGERED_HINT, DidData, FixedEffectsFit, TwoWayFixedEffects,
                     _absorbed_regressors, _design_description, _inference_diagnostics, _outcome_warnings,
                     _se_method, fit_residualised, tidy_did_data, validate_design)
@@ -50,14 +61,10 @@ class EventWindow:
             (r == self.lags and self.lags < self.lags_available)
 
 
-def _window_length(requested: int | None, available: int, name: str) -> int:
+def _window_length(requested: int | None, available: int) -> int:
+    """The requested window (checked to be a whole number >= 0 by params.check_values), capped at what is seen."""
     if requested is None:
         return min(available, DEFAULT_WINDOW_CAP)
-    if isinstance(requested, bool) or not isinstance(requested, (int, np.integer)) or requested < 0:
-        from ..errors import MethodError
-
-        raise MethodError(f"{name} must be a whole number of periods (0 or more), got {requested!r}.",
-                          f"Use e.g. --param {name}=4.", code="E-METHOD-005")
     return min(int(requested), available)
 
 
@@ -66,8 +73,8 @@ def event_window(rel: np.ndarray, leads: int | None, lags: int | None) -> EventW
     seen = rel[np.isfinite(rel)]
     leads_available, lags_available = int(max(-seen.min(), 1)), int(max(seen.max(), 0))
     # a lead window of 0 or 1 both mean: every pre-period is pooled into the reference
-    n_leads = max(_window_length(leads, leads_available, "leads"), 1)
-    n_lags = _window_length(lags, lags_available, "lags")
+    n_leads = max(_window_length(leads, leads_available), 1)
+    n_lags = _window_length(lags, lags_available)
     observed = frozenset(int(r) for r in np.unique(np.clip(seen, -n_leads, n_lags)))
     return EventWindow(n_leads, n_lags, leads_available, lags_available, observed)
 
@@ -117,12 +124,37 @@ def _sub_estimates(fit: FixedEffectsFit, window: EventWindow, rel_binned: np.nda
     out = []
     for j, r in enumerate(window.periods):
         est, se = float(fit.coef[j]), float(fit.se[j])
-        lo, hi, p = wald(est, se, alpha, fit.df)
         extra: dict[str, Any] = {"relative_period": r, "binned": window.binned(r)}
         if window.binned(r):
             extra["covers"] = f"{'<=' if r < 0 else '>='} {r}"
-        out.append(SubEstimate(str(r), est, se, lo, hi, p, int(np.sum(rel_binned == r)), extra))
+        out.append(sub_estimate(str(r), est, se, alpha, df=fit.df, n_obs=int(np.sum(rel_binned == r)), extra=extra))
     return tuple(out)
+
+
+def headline_weights(window: EventWindow, rel_binned: np.ndarray) -> dict[int, float]:
+    """Weights of the post-treatment coefficients in the headline: proportional to the treated observations
+    at each relative period, the binned endpoint left out unless it is the only post period."""
+    post = [r for r in window.periods if r >= 0]
+    kept = [r for r in post if not window.binned(r)] or post
+    counts = {r: int(np.sum(rel_binned == r)) for r in kept}
+    total = sum(counts.values())
+    return {r: c / total for r, c in counts.items()} if total else {}
+
+
+def _headline_text(weights: dict[int, float], window: EventWindow) -> str:
+    periods = ", ".join(map(str, weights))
+    binned = [r for r in window.periods if r >= 0 and window.binned(r)]
+    endpoint = (f"; the binned endpoint {binned[0]} (periods >= {binned[0]}) is left out" if binned and
+                binned[0] not in weights else
+                f"; the only post coefficient is the binned endpoint (periods >= {binned[0]})" if binned else "")
+    return (f"weighted average of the post-treatment coefficients {periods}, weights proportional to the number "
+            f"of treated observations in each relative period{endpoint}; SE sqrt(w'Vw) from their covariance")
+
+
+def _label(weights: dict[int, float]) -> str:
+    span = (f"period {min(weights)}" if len(weights) == 1 else f"periods {min(weights)}..{max(weights)}") \
+        if weights else "no period"
+    return f"ATT: treated units in post-treatment {span} (weighted by treated observations)"
 
 
 def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> list[str]:
@@ -150,8 +182,9 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
                                 treatment="binary", panel=True, min_rows=4),
           title="Event study (two-way fixed effects)",
           summary="Traces the effect period by period before and after treatment starts, relative to the period "
-                  "just before; the headline is the average of the post-treatment periods, and the pre-treatment "
-                  "periods test for parallel trends.",
+                  "just before; the headline averages the post-treatment periods weighted by their treated "
+                  "observations (the pooled endpoint left out), and the pre-treatment periods test for parallel "
+                  "trends.",
           inference="cluster-robust (CR1)",
           params={
               "leads": "Pre-treatment periods estimated one by one (earlier ones are pooled into the first); "
@@ -159,10 +192,36 @@ def _event_warnings(dd: DidData, window: EventWindow, pre: dict[str, Any]) -> li
               "lags": "Post-treatment periods estimated one by one (later ones are pooled into the last); "
                       "empty = up to 5.",
           },
-          headline_rank=50, example=examples.single_adoption, transparency=0.85, cost_exponent=1.0)
+          headline_rank=50, example=examples.single_adoption, transparency=0.85, cost_exponent=1.0,
+          references=(
+              # pyfixest's relative-time event study on mpdta (never-treated counties in the reference period -1)
+              *(Reference(quantity, value, 1e-8 if quantity.endswith("estimate") else 1e-6,
+                          relative=not quantity.endswith("estimate"), data="cqox:mpdta_frame",
+                          roles={"outcome": "lemp", "treatment": "minimum_wage_raised", "unit": "countyreal",
+                                 "time": "year"},
+                          source="pyfixest 0.60 feols('lemp ~ i(rel, ref=-1) | countyreal + year', vcov CRV1 by "
+                                 "county) on mpdta; headline: post coefficients weighted by treated county-years, SE "
+                                 "sqrt(a'Va)",
+                          script="tests/estimators/references/scripts/event_study_mpdta_pyfixest.py",
+                          why_tolerance="same regression: coefficients to 1e-8, SEs to 1e-6 relative, as "
+                                        "test_matches_pyfixest_event_study")
+                for quantity, value in (
+                    ("estimate", -0.03627032799674959), ("std_error", 0.011798543544257115),
+                    ("by.-4.estimate", 0.0035493269194324544), ("by.-4.std_error", 0.022828581446277176),
+                    ("by.-3.estimate", 0.02462350198649075), ("by.-3.std_error", 0.017679371172670752),
+                    ("by.-2.estimate", 0.023354814886403445), ("by.-2.std_error", 0.01343669937724658),
+                    ("by.0.estimate", -0.01814392696658056), ("by.0.std_error", 0.010982218280948176),
+                    ("by.1.estimate", -0.04347237262855288), ("by.1.std_error", 0.017576946994440346),
+                    ("by.2.estimate", -0.13179485775431787), ("by.2.std_error", 0.02883740739006754),
+                    ("by.3.estimate", -0.0922467941818854), ("by.3.std_error", 0.0323361931631253))),
+          ))
 def event_study(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
-                seed: int = 0, leads: int | None = None, lags: int | None = None) -> EffectResult:
-    """TWFE event study with binned endpoints, reference -1 and never-treated units as the comparison."""
+                seed: int = 0, leads: Annotated[int | None, at_least(0)] = None,
+                lags: Annotated[int | None, at_least(0)] = None) -> EffectResult:
+    """TWFE event study with binned endpoints, reference -1 and never-treated units as the comparison.
+
+    Headline: the post-treatment coefficients averaged with weights proportional to the number of treated
+    observations at each relative period, the binned endpoint left out (see the module docstring)."""
     dd = validate_design(tidy_did_data(data, roles), method="event_study")
     first_row = dd.first[dd.unit]
     rel = np.where(first_row >= 0, dd.time - first_row, np.nan)
@@ -172,19 +231,21 @@ def event_study(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att"
                                            [str(r) for r in window.periods], dd.X, dd.x_names)
     fit = fit_residualised(fe.residualise(dd.y), W, fe, dd.unit, dd.time, dd.cluster)
     periods = window.periods
-    post_idx = [j for j, r in enumerate(periods) if r >= 0]
+    rel_binned = np.clip(rel, -window.leads, window.lags)
+    weights = headline_weights(window, rel_binned)
     a = np.zeros(len(names))
-    a[post_idx] = 1.0 / len(post_idx)
+    for j, r in enumerate(periods):
+        a[j] = weights.get(r, 0.0)
     estimate, se = float(a @ fit.coef), float(np.sqrt(max(a @ fit.cov @ a, 0.0)))
     pre = _pre_trend_test(fit, [j for j, r in enumerate(periods) if r < -1])
     diagnostics = _design_description(dd) | _inference_diagnostics(fit, dd) | pre
     diagnostics.update(reference_period=-1, leads=window.leads, lags=window.lags,
                        leads_available=window.leads_available, lags_available=window.lags_available,
-                       headline=f"average of the post-treatment coefficients 0..{window.lags} (equal weights), "
-                                "SE from their covariance",
+                       headline=_headline_text(weights, window),
+                       headline_weights={str(r): w for r, w in weights.items()},
                        coefficients={n: float(c) for n, c in zip(names, fit.coef)})
     warnings = list(dd.warnings) + notes + _outcome_warnings(dd) + _event_warnings(dd, window, pre)
-    rel_binned = np.clip(rel, -window.leads, window.lags)
     return finish("event_study", estimand, estimate, se, alpha=alpha, n_obs=dd.y.size, se_method=_se_method(dd),
+                  estimand_label=_label(weights),
                   diagnostics=diagnostics, warnings=warnings, df=fit.df,
                   by=_sub_estimates(fit, window, rel_binned, alpha))

@@ -24,22 +24,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
-from ..inference import wald
+from ..inference import covariance, wald
+from ..inference.covariance import newey_west_maxlags  # noqa: F401  (part of this module's API)
+from ..params import above, at_least
 from ..prep import numeric_outcome
 from ..datasets import examples
-from ..registry import Requirements, register
-from ..results import EffectResult, SubEstimate
+from ..registry import Reference, Requirements, register
+from ..results import EffectResult
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, period_label, sub_estimate
 from ..panel import check_outcome_and_treatment
-from .synthetic_control import time_label
 
 #: Fewest observations allowed on each side of the intervention (a line needs two, a slope check three).
 MIN_PER_SEGMENT = 3
@@ -59,29 +60,8 @@ class Series:
 
 
 # ---------------------------------------------------------------------------
-# the maths: design, Newey-West, fit
+# the maths: design and fit (Newey-West: inference.covariance)
 # ---------------------------------------------------------------------------
-
-def newey_west_maxlags(n: int) -> int:
-    """floor(4 (n/100)^(2/9)) (Newey & West 1994)."""
-    return int(math.floor(4 * (n / 100) ** (2 / 9)))
-
-
-def newey_west_cov(X: np.ndarray, resid: np.ndarray, maxlags: int, small_sample: bool = True) -> np.ndarray:
-    """HAC covariance (X'X)^-1 S (X'X)^-1 with S = G0 + sum_l w_l (G_l + G_l'), w_l = 1 - l/(L+1).
-
-    G_l = sum_t u_t u_{t-l}' with scores u_t = x_t e_t (Newey & West 1987, eq. 2).
-    """
-    n, k = X.shape
-    scores = X * resid[:, None]
-    meat = scores.T @ scores
-    for lag in range(1, maxlags + 1):
-        gamma = scores[lag:].T @ scores[:-lag]
-        meat += (1 - lag / (maxlags + 1)) * (gamma + gamma.T)
-    bread = np.linalg.inv(X.T @ X)
-    cov = bread @ meat @ bread
-    return cov * n / (n - k) if small_sample else cov
-
 
 def fourier_terms(time: np.ndarray, period: float, harmonics: int) -> tuple[np.ndarray, list[str]]:
     """sin/cos(2 pi k t / period), k = 1..harmonics."""
@@ -114,12 +94,12 @@ def _numeric_time(raw: pd.Series, name: str) -> tuple[np.ndarray, list[str], str
     """Numbers stay as they are; dates become the period index 0, 1, 2, ... (one step per observation)."""
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.to_numpy(dtype=float)
-        return values, [time_label(v) for v in values], f"one unit of '{name}'"
+        return values, [period_label(v) for v in values], f"one unit of '{name}'"
     parsed = pd.to_datetime(raw, errors="coerce")
     if parsed.isna().mean() > 0.1:
         raise RoleError(f"The time column '{name}' is neither numbers nor dates.",
                         "Use a period number or a date column for time.", code="E-ROLE-013")
-    return np.arange(len(parsed), dtype=float), [time_label(v) for v in parsed], "one period (observation)"
+    return np.arange(len(parsed), dtype=float), [period_label(v) for v in parsed], "one period (observation)"
 
 
 def _collapse(frame: pd.DataFrame, roles: Roles, aggregate: str | None) -> tuple[pd.DataFrame, list[str]]:
@@ -139,7 +119,7 @@ def _collapse(frame: pd.DataFrame, roles: Roles, aggregate: str | None) -> tuple
     if not grouped["d"].isin([0.0, 1.0]).all():
         raise EstimationError("After averaging over units, some periods are treated for some units and not for "
                               "others, so there is no single intervention date.",
-                              "Average only units that started treatment at the same time.", code="E-EST-065")
+                              "Average only units that started treatment at the same time.", code="E-EST-070")
     note = f"The series is the mean of the outcome over units at each time ({len(frame)} rows into {len(grouped)})."
     return grouped.reset_index(), [note]
 
@@ -196,19 +176,18 @@ def _intervention_time(time: np.ndarray, d: np.ndarray, labels: list[str]) -> fl
 
 def _check_params(n: int, k_base: int, maxlags: int | None, season_period: float | None,
                   season_harmonics: int) -> None:
-    if maxlags is not None and not (isinstance(maxlags, (int, np.integer)) and 0 <= maxlags < n):
-        raise MethodError(f"maxlags must be a whole number from 0 to {n - 1}, got {maxlags!r}.",
-                          "Leave it out for the Newey-West default floor(4 (n/100)^(2/9)).", code="E-METHOD-006")
+    """What the signature cannot say (types and fixed bounds: params.check_values)."""
+    if maxlags is not None and not maxlags < n:
+        raise MethodError(f"maxlags must be a whole number from 0 to {n - 1} for a series of {n} observations, "
+                          f"got {maxlags!r}.", "Leave it out for the Newey-West default floor(4 (n/100)^(2/9)).",
+                          code="E-METHOD-005")
     if season_period is not None:
-        if not season_period > 2:
-            raise MethodError(f"season_period must be larger than 2 periods, got {season_period!r}.",
-                              "Use e.g. season_period=12 for monthly data.", code="E-METHOD-006")
-        if not (1 <= season_harmonics < season_period / 2):
-            raise MethodError(f"season_harmonics must be between 1 and {season_period / 2:g} (exclusive), got "
-                              f"{season_harmonics!r}.", "Use season_harmonics=1 or 2.", code="E-METHOD-006")
+        if not season_harmonics < season_period / 2:
+            raise MethodError(f"season_harmonics must be below half the season_period ({season_period / 2:g}), "
+                              f"got {season_harmonics!r}.", "Use season_harmonics=1 or 2.", code="E-METHOD-006")
         if k_base + 2 * season_harmonics >= n:
             raise EstimationError(f"{k_base + 2 * season_harmonics} regression terms for {n} observations.",
-                                  "Use fewer seasonal harmonics or a longer series.", code="E-EST-066")
+                                  "Use fewer seasonal harmonics or a longer series.", code="E-EST-002")
 
 
 def _linear_effect(coef: np.ndarray, cov: np.ndarray, weights: np.ndarray, alpha: float,
@@ -263,12 +242,26 @@ def _residual_checks(resid: np.ndarray, season_period: float | None) -> dict[str
               "season_period": "Length of a seasonal cycle in periods (e.g. 12 for months); empty = no seasonal "
                                "terms.",
               "season_harmonics": "Number of sine/cosine pairs describing the season (more: more flexible).",
-              "aggregate": "How several rows per period are combined into one series value (mean or sum); empty "
+              "aggregate": "How several rows per period are combined into one series value (mean); empty "
                            "= refuse several rows per period.",
           },
-          headline_rank=10, e_value=False, example=examples.interrupted_series, transparency=0.95, cost_exponent=1.0)
+          headline_rank=10, e_value=False, example=examples.interrupted_series, transparency=0.95, cost_exponent=1.0,
+          references=(
+              # statsmodels HAC OLS on the segmented design of the method's own example (no public interrupted
+              # series ships offline; the data are the example's, the numbers statsmodels')
+              *(Reference(quantity, value, 1e-8, data="example:0",
+                          source="statsmodels 0.15 OLS(y, [1, time, post, (time - 60) post]).fit(cov_type='HAC', "
+                                 "maxlags=4, use_correction=True) on examples.interrupted_series(0)",
+                          script="tests/estimators/references/scripts/its_statsmodels_hac.py",
+                          why_tolerance="the same regression and Newey-West covariance: 1e-8, as "
+                                        "test_agrees_with_statsmodels_hac")
+                for quantity, value in (("estimate", 1.430103971328148), ("std_error", 0.5902292991479818),
+                                        ("by.slope_change.estimate", -0.016491077360942585),
+                                        ("by.slope_change.std_error", 0.019886248305285157))),
+          ))
 def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05, seed: int = 0,
-        maxlags: int | None = None, season_period: float | None = None, season_harmonics: int = 2,
+        maxlags: Annotated[int | None, at_least(0)] = None, season_period: Annotated[float | None, above(2)] = None,
+        season_harmonics: Annotated[int, at_least(1)] = 2,
         aggregate: Literal["mean"] | None = None) -> EffectResult:
     """Segmented regression (Bernal et al. 2017); headline = the level change b2 at the intervention."""
     series = prepare_series(data, roles, aggregate)
@@ -278,12 +271,11 @@ def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha:
     coef, *_ = np.linalg.lstsq(X, series.y, rcond=None)
     resid = series.y - X @ coef
     lags = newey_west_maxlags(n) if maxlags is None else int(maxlags)
-    cov = newey_west_cov(X, resid, lags)
+    cov = covariance.newey_west(X, resid, lags)
     df = float(n - X.shape[1])
     level = _linear_effect(coef, cov, np.eye(X.shape[1])[2], alpha, df)
     slope = _linear_effect(coef, cov, np.eye(X.shape[1])[3], alpha, df)
-    by = tuple(SubEstimate(label, part["estimate"], part["std_error"], part["ci_lower"], part["ci_upper"],
-                           part["p_value"], n_obs=n)
+    by = tuple(sub_estimate(label, part["estimate"], part["std_error"], alpha, df=df, n_obs=n)
                for label, part in (("level_change", level), ("slope_change", slope)))
     diagnostics = _diagnostics(series, X, coef, cov, resid, names, lags, alpha, df, season_period)
     warnings = list(series.warnings)
@@ -292,6 +284,7 @@ def its(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha:
                         f"the Newey-West standard errors (lag length {lags}) allow for it, but consider "
                         "seasonal terms or a longer lag length.")
     return finish("its", "att", level["estimate"], level["std_error"], alpha=alpha, n_obs=n,
+                  estimand_label="level change at the interruption",
                   se_method=f"Newey-West HAC (Bartlett kernel, {lags} lags, small-sample factor n/(n-k))",
                   diagnostics=diagnostics, warnings=warnings, df=df, by=by)
 
@@ -310,7 +303,7 @@ def _diagnostics(series: Series, X: np.ndarray, coef: np.ndarray, cov: np.ndarra
     at_end = _linear_effect(coef, cov, end, alpha, df)
     pre = series.time < series.t0
     return {
-        "intervention_time": time_label(series.t0) if series.time_unit.startswith("one unit")
+        "intervention_time": period_label(series.t0) if series.time_unit.startswith("one unit")
         else series.labels[int(np.argmax(~pre))],
         "n_pre": int(pre.sum()), "n_post": int((~pre).sum()), "hac_maxlags": int(lags),
         "slope_unit": series.time_unit,

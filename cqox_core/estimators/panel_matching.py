@@ -34,22 +34,22 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..data import Dataset
 from ..errors import EstimationError, MethodError, RoleError
-from ..inference import wald
 from ..panel import prepare_panel
+from ..params import at_least
+from ..prep import covariate_columns
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from ._common import finish
+from ._common import finish, period_label, sub_estimate
 from ..panel import check_outcome_and_treatment
-from .synthetic_control import time_label
 
 
 @dataclass(frozen=True)
@@ -82,13 +82,7 @@ def build_wide(data: Dataset, roles: Roles) -> Wide:
     check_outcome_and_treatment(data, roles, ("outcome", "treatment", "unit", "time"))
     panel = prepare_panel(data, dataclasses.replace(roles, cohort=None))
     frame = panel.frame
-    covs = []
-    for c in panel.covariates:
-        values = pd.to_numeric(frame[c], errors="coerce")
-        if values.isna().any():
-            raise RoleError(f"Covariate '{c}' is not numeric; panel matching compares lagged covariate values.",
-                            "Recode it as numbers or leave it out.", code="E-ROLE-011")
-        covs.append(c)
+    covs, columns = refinement_columns(frame, panel.covariates)
     units = np.asarray(frame["unit"].drop_duplicates().sort_values().to_numpy())
     periods = panel.periods
     row = pd.Index(units).get_indexer(frame["unit"])
@@ -102,8 +96,26 @@ def build_wide(data: Dataset, roles: Roles) -> Wide:
 
     d = matrix(frame["d"].to_numpy(dtype=float))
     y = matrix(frame["y"].to_numpy(dtype=float))
-    v = np.stack([y] + [matrix(frame[c].to_numpy(dtype=float)) for c in covs], axis=2)
+    v = np.stack([y] + [matrix(values) for values in columns], axis=2)
     return Wide(units=units, periods=periods, d=d, y=y, v=v, v_names=["y", *covs], warnings=panel.warnings)
+
+
+def refinement_columns(frame: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[list[str], list[np.ndarray]]:
+    """Numeric covariates as numbers; a text one as indicators of its levels (first level left out, as
+    everywhere in CQOx), each compared over the lags like any other variable. More than 50 levels is
+    refused (E-ROLE-011): a Mahalanobis distance over hundreds of indicators matches on noise."""
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    for c in covariates:
+        values = pd.to_numeric(frame[c], errors="coerce")
+        if not values.isna().any():
+            names.append(c)
+            columns.append(values.to_numpy(dtype=float))
+            continue
+        indicators, indicator_names, _ = covariate_columns(frame, (c,))
+        names.extend(indicator_names)
+        columns.extend(indicators[:, j] for j in range(indicators.shape[1]))
+    return names, columns
 
 
 # ---------------------------------------------------------------------------
@@ -270,19 +282,8 @@ def balance(wide: Wide, sets: list[MatchedSet], lag: int, refined: bool) -> dict
 # the estimator
 # ---------------------------------------------------------------------------
 
-def _check_params(lag: int, leads: int, refinement: str, size_match: int, n_boot: int, n_periods: int) -> None:
-    def whole(x: Any) -> bool:
-        return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-    if not (whole(lag) and lag >= 1 and whole(leads) and leads >= 0):
-        raise MethodError(f"lag must be a whole number of at least 1 and leads at least 0 (got lag={lag!r}, "
-                          f"leads={leads!r}).", "Use e.g. lag=4, leads=3.", code="E-METHOD-006")
-    if refinement not in ("mahalanobis", "none"):
-        raise MethodError(f"refinement must be 'mahalanobis' or 'none', got {refinement!r}.",
-                          "Use refinement='mahalanobis' (default) or 'none'.", code="E-METHOD-006")
-    if not (whole(size_match) and size_match >= 1 and whole(n_boot) and n_boot >= 2):
-        raise MethodError(f"size_match must be at least 1 and n_boot at least 2 (got {size_match!r}, {n_boot!r}).",
-                          "Use e.g. size_match=5, n_boot=200.", code="E-METHOD-006")
+def _check_params(lag: int, n_periods: int) -> None:
+    """What the signature cannot say (types and bounds of each parameter: params.check_values)."""
     if lag >= n_periods:
         raise EstimationError(f"A treatment history of {lag} lags needs more than {lag} periods; the panel has "
                               f"{n_periods}.", f"Use lag={max(1, n_periods - 2)} or fewer.", code="E-EST-069")
@@ -302,14 +303,28 @@ def _check_params(lag: int, leads: int, refinement: str, size_match: int, n_boot
               "size_match": "Largest number of comparison units kept per treated switch after refinement.",
               "n_boot": "Block-bootstrap replications over units for the standard error.",
           },
-          headline_rank=40, example=lambda seed=0: examples.switching(seed, n_boot=30), transparency=0.85, cost_exponent=1.3)
+          headline_rank=40, example=lambda seed=0: examples.switching(seed, n_boot=30), transparency=0.85, cost_exponent=1.3,
+          references=(
+              # No peer package (PanelMatch is R only, not on PyPI) and no published number on offline data:
+              # a hand computation in pandas of IKW (2023) eq. 8 on four units pins the arithmetic.
+              *(Reference(quantity, value, 1e-12, data="file:tests/estimators/references/panel_matching_hand.json",
+                          roles={"outcome": "y", "treatment": "d", "unit": "unit", "time": "year"},
+                          params={"lag": 1, "leads": 1, "refinement": "none", "n_boot": 50},
+                          source="hand computation with pandas of Imai, Kim & Wang (2023) eq. 8 (not a peer "
+                                 "library: none exists in Python)",
+                          script="tests/estimators/references/scripts/panel_matching_hand.py",
+                          why_tolerance="exact arithmetic on a few numbers: 1e-12, as "
+                                        "test_small_example_matches_hand_computation")
+                for quantity, value in (("estimate", 2.75), ("by.0", 2.75), ("by.1", 2.375))),
+          ))
 def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
-                   seed: int = 0, lag: int = 4, leads: int = 3,
-                   refinement: Literal["mahalanobis", "none"] = "mahalanobis", size_match: int = 5,
-                   n_boot: int = 200) -> EffectResult:
+                   seed: int = 0, lag: Annotated[int, at_least(1)] = 4, leads: Annotated[int, at_least(0)] = 3,
+                   refinement: Literal["mahalanobis", "none"] = "mahalanobis",
+                   size_match: Annotated[int, at_least(1)] = 5, n_boot: Annotated[int, at_least(2)] = 200
+                   ) -> EffectResult:
     """IKW 2023 matching DiD; headline = lead 0 (the period of the switch); SE = unit block bootstrap."""
     wide = build_wide(data, roles)
-    _check_params(lag, leads, refinement, size_match, n_boot, wide.periods.size)
+    _check_params(lag, wide.periods.size)
     sets, counts = matched_sets(wide, lag, refinement, size_match)
     if not sets:
         raise EstimationError(_no_sets_message(counts, lag),
@@ -329,6 +344,7 @@ def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "a
                         "history and were dropped.")
     diagnostics = _diagnostics(wide, sets, counts, per_lead, lag, refinement)
     result = finish("panel_matching", "att", head.estimate, head.std_error, alpha=alpha,
+                    estimand_label="ATT in the period of the switch: units switching into treatment",
                     n_obs=int(np.sum(~np.isnan(wide.y))),
                     se_method=f"block bootstrap over units ({n_boot} draws, refined matched sets held fixed)",
                     diagnostics=diagnostics, warnings=warnings, by=by)
@@ -338,11 +354,10 @@ def panel_matching(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "a
 def _sub(est: LeadEstimate, draws: np.ndarray, alpha: float) -> SubEstimate:
     finite = draws[np.isfinite(draws)]
     se = float(np.std(finite, ddof=1)) if finite.size > 1 else math.nan
-    lo, hi, p = wald(est.estimate, se, alpha)
-    return SubEstimate(str(est.lead), est.estimate, se, lo, hi, p, n_obs=est.n_sets,
-                       extra={"bootstrap_percentile_ci": [float(np.quantile(finite, alpha / 2)),
-                                                          float(np.quantile(finite, 1 - alpha / 2))]
-                              if finite.size > 1 else [math.nan, math.nan]})
+    return sub_estimate(str(est.lead), est.estimate, se, alpha, n_obs=est.n_sets,
+                        bootstrap_percentile_ci=[float(np.quantile(finite, alpha / 2)),
+                                                 float(np.quantile(finite, 1 - alpha / 2))]
+                        if finite.size > 1 else [math.nan, math.nan])
 
 
 def _no_sets_message(counts: dict[str, int], lag: int) -> str:
@@ -374,5 +389,5 @@ def _diagnostics(wide: Wide, sets: list[MatchedSet], counts: dict[str, int], per
                            "variables": {nm: {"before": [before[f"{nm}_lag{l}"] for l in lags],
                                               "after": [after[f"{nm}_lag{l}"] for l in lags]}
                                          for nm in wide.v_names}},
-        "switch_periods": sorted({time_label(wide.periods[s.t]) for s in sets}),
+        "switch_periods": sorted({period_label(wide.periods[s.t]) for s in sets}),
     }

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 
@@ -35,9 +35,11 @@ from ..data import Dataset
 from ..diagnostics import standard_diagnostics
 from ..errors import EstimationError, MethodError
 from ..nuisance import propensity
+from ..params import above, at_least
 from ..prep import Prepared, prepare
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..datasets.public import NSW_ROLES
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import cache_key, finish
@@ -335,6 +337,16 @@ def matching_diagnostics(prep: Prepared, ps: np.ndarray, directions: list[Direct
     return out
 
 
+def matched_label(estimand: str, diagnostics: dict) -> str:
+    """Units left unmatched (outside the caliper, or out of partners without replacement) leave the
+    population: the number then describes the matched units only."""
+    if not diagnostics["unmatched_treated"] + diagnostics["unmatched_control"]:
+        return ""
+    return {"att": "ATT: matched treated units (those that found a partner)",
+            "atc": "ATC: matched untreated units (those that found a partner)",
+            "ate": "ATE: matched units (those that found a partner)"}[estimand]
+
+
 def matching_warnings(prep: Prepared, roles: Roles, counts: dict[str, int], estimand: str,
                       caliper: float | None, converged: bool) -> list[str]:
     warnings = list(prep.warnings)
@@ -356,26 +368,12 @@ def matching_warnings(prep: Prepared, roles: Roles, counts: dict[str, int], esti
     return warnings
 
 
-def check_matching_params(estimand: str, k: int, caliper: float | None, replace: bool, order: str,
-                          variance_neighbors: int) -> None:
-    """Fail early, naming the bad argument (scikit-learn's habit)."""
-    problems = []
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        problems.append(f"k must be a whole number of neighbours, 1 or more (got {k!r})")
-    if caliper is not None and not (isinstance(caliper, (int, float)) and caliper > 0 and math.isfinite(caliper)):
-        problems.append(f"caliper must be a positive number of standard deviations or None (got {caliper!r})")
-    if order not in ("random", "largest", "smallest"):
-        problems.append(f"order must be 'random', 'largest' or 'smallest' (got {order!r})")
-    if isinstance(variance_neighbors, bool) or not isinstance(variance_neighbors, (int, np.integer)) \
-            or variance_neighbors < 1:
-        problems.append(f"variance_neighbors must be a whole number, 1 or more (got {variance_neighbors!r})")
-    if problems:
-        raise MethodError("Invalid matching parameter: " + "; ".join(problems) + ".",
-                          "See `cqox methods` for the parameters of psm.", code="E-METHOD-005")
+def check_matching_params(estimand: str, replace: bool) -> None:
+    """Parameter combinations a signature cannot express (single values: params.check_values)."""
     if estimand == "ate" and not replace:
         raise MethodError("The ATE matches in both directions, which needs matching with replacement.",
                           "Use replace=True for the ATE, or ask for the ATT or ATC without replacement.",
-                          code="E-METHOD-005")
+                          code="E-METHOD-006")
 
 
 def no_match_error(estimand: str, caliper: float, width: float) -> EstimationError:
@@ -403,10 +401,36 @@ def no_match_error(estimand: str, caliper: float, width: float) -> EstimationErr
               "variance_neighbors": "Neighbours used to estimate the noise of each unit's outcome "
                                     "(Abadie-Imbens).",
           },
-          headline_rank=30, example=examples.confounded, transparency=0.9, cost_exponent=1.1)
+          headline_rank=30, example=examples.confounded, transparency=0.9, cost_exponent=1.1,
+          references=(
+              # matching written from scratch with statsmodels Logit + scikit-learn NearestNeighbors
+              *(Reference(quantity, value, tolerance, relative=True, data="causaldata:nsw_mixtape",
+                          roles=NSW_ROLES, params={"estimand": "att", "k": k, "caliper": caliper},
+                          source="statsmodels 0.15 Logit score + scikit-learn 1.9 NearestNeighbors (ties kept), "
+                                 "Abadie-Imbens (2006) variance, on the NSW experimental sample",
+                          script="tests/estimators/references/scripts/psm_nsw_sklearn.py",
+                          why_tolerance="the same matches, so exact up to summation order: 1e-9 relative, as "
+                                        "test_att_agrees_with_sklearn_reference_on_nsw (pairs: exact)")
+                for k, caliper, quantity, value, tolerance in (
+                    (1, 0.2, "estimate", 2577.0616980088867, 1e-9), (1, 0.2, "std_error", 701.0185936550741, 1e-9),
+                    (1, 0.2, "diagnostics.matched_pairs", 183, 0.0),
+                    (1, None, "estimate", 2639.864554546459, 1e-9), (1, None, "std_error", 723.5369072209332, 1e-9),
+                    (1, None, "diagnostics.matched_pairs", 185, 0.0),
+                    (3, 0.2, "estimate", 2453.5736461122906, 1e-9), (3, 0.2, "std_error", 696.1472745472133, 1e-9),
+                    (3, 0.2, "diagnostics.matched_pairs", 183, 0.0))),
+              *(Reference("estimate", 1794.34, tolerance, data="causaldata:nsw_mixtape", roles=NSW_ROLES,
+                          params={"estimand": estimand},
+                          source="LaLonde (1986); Dehejia & Wahba (1999): NSW experimental benchmark, treated "
+                                 "minus control mean 1978 earnings ($1794; 1794.34 on causaldata.nsw_mixtape)",
+                          script="printed in the source",
+                          why_tolerance=f"2 SE of this estimate (SE {se}, rounded down), the band of "
+                                        "test_nsw_estimates_sit_near_the_experimental_benchmark")
+                for estimand, tolerance, se in (("att", 1402.0, "701.02"), ("ate", 1476.0, "738.20"))),
+          ))
 def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] = "att", alpha: float = 0.05,
-        seed: int = 0, k: int = 1, caliper: float | None = 0.2, replace: bool = True,
-        order: Literal["random", "largest", "smallest"] = "random", variance_neighbors: int = 1) -> EffectResult:
+        seed: int = 0, k: Annotated[int, at_least(1)] = 1, caliper: Annotated[float | None, above(0)] = 0.2,
+        replace: bool = True, order: Literal["random", "largest", "smallest"] = "random",
+        variance_neighbors: Annotated[int, at_least(1)] = 1) -> EffectResult:
     """Nearest-neighbour matching on the logit propensity score.
 
     k neighbours per target (ties kept), caliper in pooled SDs of the logit
@@ -415,7 +439,7 @@ def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] =
     from ``variance_neighbors`` same-arm matches, treating the propensity score
     as known (the Abadie & Imbens 2016 adjustment is not applied).
     """
-    check_matching_params(estimand, k, caliper, replace, order, variance_neighbors)
+    check_matching_params(estimand, replace)
     prep = prepare(data, roles)
     fit = propensity(prep.X, prep.t, key=cache_key(data, roles, "logit"))
     score = fit.linear_predictor
@@ -433,4 +457,5 @@ def psm(data: Dataset, roles: Roles, *, estimand: Literal["att", "ate", "atc"] =
     se_method = (f"Abadie-Imbens (2006) matching variance, sigma^2 from {variance_neighbors} same-arm match(es); "
                  "propensity score treated as known (Abadie-Imbens 2016 adjustment not applied)")
     return finish("psm", estimand, tau, se, alpha=alpha, n_obs=prep.n, se_method=se_method,
+                  estimand_label=matched_label(estimand, diagnostics),
                   diagnostics=diagnostics, warnings=warnings)

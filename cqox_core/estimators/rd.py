@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -74,10 +74,12 @@ from scipy.linalg import cho_factor, cho_solve
 
 from ..data import Dataset
 from ..diagnostics.density import density_test
-from ..errors import CQOxError, EstimationError, MethodError, RoleError
+from ..errors import CQOxError, EstimationError, RoleError
+from ..inference.covariance import cr1_factor
+from ..params import above, between
 from ..prep import binarize_treatment, design_matrix, numeric_outcome
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import finish
@@ -183,7 +185,7 @@ def functional_variance(a: np.ndarray, r: np.ndarray, cluster: np.ndarray | None
     g, n = sums.size, a.size
     if g < 2 or n <= k:
         return math.nan
-    return float((n - 1) / (n - k) * g / (g - 1) * np.sum(sums ** 2))
+    return float(cr1_factor(g, n, k) * np.sum(sums ** 2))
 
 
 def ratio_gradient(tau: np.ndarray) -> np.ndarray:
@@ -613,7 +615,7 @@ def _check_rd_data(d: RDData, roles: Roles) -> None:
     if d.weight is not None and not (np.all(d.weight >= 0) and np.any(d.weight > 0)):
         raise EstimationError(f"The weight column '{roles.weight}' has negative or non-numeric values, or no "
                               "positive one.", "Weights must be non-negative numbers, some of them positive.",
-                              code="E-EST-056")
+                              code="E-EST-028")
     if d.x[0] == d.x[-1]:
         raise EstimationError(f"The running variable '{roles.running}' takes a single value ({d.x[0]:g}).",
                               "Choose the score whose threshold decides treatment; it must vary.", code="E-EST-052")
@@ -753,24 +755,6 @@ def rd_plot_data(d: RDData, fit: RDFit, method: Bins = "es", points: int = 50) -
 # the registered method
 # ---------------------------------------------------------------------------
 
-def _check_params(p: int, kernel: str, h: float | None, b: float | None, bins: str) -> None:
-    problems = []
-    if not isinstance(p, (int, np.integer)) or isinstance(p, bool) or not 0 <= p <= 4:
-        problems.append(f"p must be a whole number from 0 to 4, got {p!r}")
-    if kernel not in PILOT_CONSTANT:
-        problems.append(f"kernel must be one of {', '.join(PILOT_CONSTANT)}, got {kernel!r}")
-    for name, value in (("h", h), ("b", b)):
-        if value is not None and (isinstance(value, bool) or not (isinstance(value, (int, float))
-                                                                   and math.isfinite(value) and value > 0)):
-            problems.append(f"{name} must be a positive number, got {value!r}")
-    if bins not in ("es", "qs"):
-        problems.append(f"bins must be 'es' or 'qs', got {bins!r}")
-    if problems:
-        raise MethodError("; ".join(problems).capitalize() + ".",
-                          "Defaults: p=1, kernel=triangular, h and b chosen from the data, bins=es.",
-                          code="E-METHOD-005")
-
-
 def _first_stage_checks(fit: RDFit, warnings: list[str]) -> dict[str, float]:
     """Weak first stage: error when take-up does not detectably jump, warning when F = t^2 < 10."""
     jump, se, se_rb = fit.first_stage
@@ -820,6 +804,8 @@ def _fit_diagnostics(fit: RDFit, d: RDData, design: str, alpha: float, kernel: s
     }
 
 
+#: What the number is the effect on: local to the cutoff, whatever the short estimand code says.
+RD_LABEL = {"sharp": "effect at the cutoff", "fuzzy": "LATE at the cutoff: compliers at the cutoff"}
 ESTIMAND_NOTE = {
     "sharp": "Sharp design: the average effect of crossing the cutoff for units at the cutoff, "
              "mu(c+) - mu(c-) (labelled 'ate'; it is local to the cutoff, not a population average).",
@@ -842,13 +828,87 @@ ESTIMAND_NOTE = {
               "b": "Bandwidth of the bias correction; empty = chosen from the data.",
               "bins": "How the RD plot groups the running variable: evenly spaced (es) or quantile-spaced (qs).",
           },
-          headline_rank=10, example=examples.threshold, transparency=0.8, cost_exponent=1.1)
+          headline_rank=10, example=examples.threshold, transparency=0.8, cost_exponent=1.1,
+          references=(
+              # rdrobust / rddensity (the reference implementation) on public elections data and stored draws
+              *(Reference(quantity, value, 1e-6, relative=True, data=data, roles=roles,
+                          source=source, script=script,
+                          why_tolerance="the same formulas: 1e-6 relative absorbs BLAS summation order (observed "
+                                        "~1e-10), PEER_RTOL of tests/estimators/test_rd.py")
+                for data, roles, source, script, pairs in (
+                    ("cqox:rdrobust_senate_frame", {"outcome": "vote", "running": "margin", "cutoff": 0.0},
+                     ("rdrobust 2.1.1 rdrobust(vote, margin) and rddensity 3.0 rddensity(margin), defaults, on the "
+                     "U.S. Senate data (Cattaneo, Frandsen & Titiunik 2015)"),
+                     "tests/estimators/references/scripts/rd_rdrobust.py",
+                     (("estimate", 7.414130749110065), ("std_error", 1.7412583753231818),
+                      ("ci_lower", 4.093698661453887), ("ci_upper", 10.919306068278216),
+                      ("diagnostics.h_left", 17.75439819269227), ("diagnostics.b_left", 28.028088587710084),
+                      ("diagnostics.estimate_bias_corrected", 7.506502364866051),
+                      ("diagnostics.std_error_conventional", 1.4587159889059338),
+                      ("diagnostics.density_test.statistic", -0.8752730140825867),
+                      ("diagnostics.density_test_p", 0.38142537375718155))),
+                    ("cqox:lmb_frame", {"outcome": "score", "running": "lagdemvoteshare", "cutoff": 0.5},
+                     ("rdrobust 2.1.1 rdrobust(score, lagdemvoteshare, c=0.5) and rddensity 3.0, on close House "
+                     "elections (Lee, Moretti & Butler 2004)"),
+                     "tests/estimators/references/scripts/rd_rdrobust.py",
+                     (("estimate", 18.665947057941203), ("std_error", 2.0378659553499467),
+                      ("diagnostics.h_left", 0.08630821697429221),
+                      ("diagnostics.density_test_p", 0.4943846473169038))),
+                    ("cqox:lmb_frame", {"outcome": "score", "running": "lagdemvoteshare", "cutoff": 0.5,
+                                        "treatment": "take_up"},
+                     "rdrobust 2.1.1 rdrobust(score, lagdemvoteshare, c=0.5, fuzzy=take_up), close House elections",
+                     "tests/estimators/references/scripts/rd_rdrobust.py",
+                     (("estimate", 32.902796975345034), ("std_error", 3.4087331508472927),
+                      ("diagnostics.h_left", 0.1253437679248675))),
+                    ("cqox:lmb_frame", {"outcome": "score", "running": "lagdemvoteshare", "cutoff": 0.5,
+                                        "cluster": "state_name"},
+                     "rdrobust 2.1.1 rdrobust(score, lagdemvoteshare, c=0.5, cluster=state), close House elections",
+                     "tests/estimators/references/scripts/rd_rdrobust.py",
+                     (("estimate", 18.268331323438566), ("std_error", 4.173175012293646),
+                      ("diagnostics.h_left", 0.1108951606612424))),
+                    ("file:tests/estimators/references/rd_coarse_running.json#cells",
+                     {"outcome": "y", "running": "x", "cutoff": 0.0},
+                     "rdrobust 2.1.1 rdrobust(y, x, c=0) with masspoints='adjust', on 40 monthly cells",
+                     "tests/estimators/references/scripts/rd_coarse_running.py",
+                     (("estimate", 0.6269884721536998), ("std_error", 0.1349078380505262),
+                      ("diagnostics.h_left", 6.683372337523214))),
+                    ("file:tests/estimators/references/rd_coarse_running.json#individuals",
+                     {"outcome": "y", "running": "x", "cutoff": 0.0},
+                     ("rdrobust 2.1.1 rdrobust(y, x, c=0) with masspoints='adjust', on 1,500 children in 40 "
+                     "month cells"),
+                     "tests/estimators/references/scripts/rd_coarse_running.py",
+                     (("estimate", 0.6206666533516486), ("std_error", 0.26530340779092465),
+                      ("diagnostics.h_left", 4.320324231160845))))
+                for quantity, value in pairs),
+              # the published Senate illustrations, at half a unit in their last printed digit
+              *(Reference(quantity, value, tolerance, data="cqox:rdrobust_senate_frame",
+                          roles={"outcome": "vote", "running": "margin", "cutoff": 0.0},
+                          source=source, script="printed in the source",
+                          why_tolerance="printed digits: half a unit in the last one")
+                for source, quantity, value, tolerance in (
+                    ("Calonico, Cattaneo, Farrell & Titiunik (2017), Stata J 17:372, rdrobust Senate illustration",
+                     "diagnostics.h_left", 17.754, 5e-4),
+                    ("Calonico, Cattaneo, Farrell & Titiunik (2017), Stata J 17:372, rdrobust Senate illustration",
+                     "diagnostics.b_left", 28.028, 5e-4),
+                    ("Calonico, Cattaneo, Farrell & Titiunik (2017), Stata J 17:372, rdrobust Senate illustration",
+                     "estimate", 7.4141, 5e-5),
+                    ("Calonico, Cattaneo, Farrell & Titiunik (2017), Stata J 17:372, rdrobust Senate illustration",
+                     "diagnostics.std_error_conventional", 1.4587, 5e-5),
+                    ("Calonico, Cattaneo, Farrell & Titiunik (2017), Stata J 17:372, rdrobust Senate illustration",
+                     "ci_lower", 4.0937, 5e-5),
+                    ("Calonico, Cattaneo, Farrell & Titiunik (2017), Stata J 17:372, rdrobust Senate illustration",
+                     "ci_upper", 10.9193, 5e-5),
+                    ("Cattaneo, Jansson & Ma (2018), Stata J 18:234, rddensity Senate illustration (T_jk)",
+                     "diagnostics.density_test.statistic", -0.8753, 5e-5),
+                    ("Cattaneo, Jansson & Ma (2018), Stata J 18:234, rddensity Senate illustration (p)",
+                     "diagnostics.density_test_p", 0.3814, 5e-5))),
+          ))
 def rd(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late", alpha: float = 0.05,
-       seed: int = 0, p: int = 1, kernel: Kernel = "triangular", h: float | None = None, b: float | None = None,
+       seed: int = 0, p: Annotated[int, between(0, 4)] = 1, kernel: Kernel = "triangular",
+       h: Annotated[float | None, above(0)] = None, b: Annotated[float | None, above(0)] = None,
        bins: Bins = "es") -> EffectResult:
     """Local polynomial RD (CCT 2014; rdrobust). The estimand follows the design, whatever
     ``estimand`` says: sharp -> "ate" (the effect at the cutoff), fuzzy -> "late"."""
-    _check_params(p, kernel, h, b, bins)
     d = prepare_rd(data, roles)
     warnings = list(d.warnings)
     design = _design(d)
@@ -865,6 +925,7 @@ def rd(data: Dataset, roles: Roles, *, estimand: Literal["late", "ate"] = "late"
     diagnostics["rd_plot"] = rd_plot_data(d, fit, bins)
     vce = f"cluster-robust CR1 by '{roles.cluster}'" if clustered else f"NN variance ({NN_MATCHES} neighbours)"
     result = finish("rd", "ate" if design == "sharp" else "late", fit.estimate, fit.se_robust, alpha=alpha,
+                    estimand_label=RD_LABEL[design],
                     n_obs=d.x.size, se_method=f"robust bias-corrected (CCT 2014), {vce}",
                     diagnostics=diagnostics, warnings=warnings)
     lo, hi, p_value = fit.robust_ci(alpha)

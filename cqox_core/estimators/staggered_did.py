@@ -111,23 +111,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
 from ..inference import wald
+from ..params import Range
 from ..nuisance import fit_logit
 from ..panel import prepare_panel
 from ..prep import design_matrix, independent_columns
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
-from ._common import finish
+from . import _common
+from ._common import finish, period_label
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 BasePeriod = Literal["varying", "universal"]
@@ -177,15 +179,6 @@ class WidePanel:
     @property
     def n_periods(self) -> int:
         return int(self.y.shape[1])
-
-
-def period_label(value: Any) -> str:
-    """2004.0 -> "2004"; 2.5 -> "2.5"; a timestamp -> its ISO date."""
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        ts = pd.Timestamp(value)
-        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
-    v = float(value)
-    return str(int(v)) if v.is_integer() else f"{v:g}"
 
 
 def balance_units(frame: pd.DataFrame, warnings: list[str]) -> tuple[pd.DataFrame, int]:
@@ -255,7 +248,7 @@ def drop_first_period_adopters(wide: dict[str, Any], warnings: list[str]) -> int
         raise EstimationError("Every treated unit is already treated in the first period, so there is no "
                               "before-and-after comparison for any of them.",
                               "Include earlier periods (before treatment starts), or use a cross-sectional "
-                              "method.", code="E-EST-031")
+                              "method.", code="E-EST-022")
     warnings.append(f"{n_first} unit(s) already treated in the first period were left out: they have no "
                     "untreated period to compare against.")
     return n_first
@@ -289,7 +282,7 @@ def wide_panel(data: Dataset, roles: Roles) -> WidePanel:
     if not (adopt != NEVER).any():
         raise EstimationError("No unit is ever treated, so there is no effect to estimate.",
                               "Check the treatment column: it should be 1 in treated unit-periods.",
-                              code="E-EST-031")
+                              code="E-EST-021")
     n_first = drop_first_period_adopters(wide, warnings)
     return WidePanel(y=wide["y"], x=wide["x"], x_names=x_names, adopt=wide["adopt"].astype(int),
                      periods=periods, warnings=tuple(warnings), dropped_first_period=n_first,
@@ -302,7 +295,7 @@ def check_cohorts(wp: WidePanel, control_group: str, warnings: list[str]) -> Non
         raise EstimationError("No unit stays untreated through the last period, so there is no never-treated "
                               "comparison group.",
                               "Use control_group='not_yet_treated' (--param control_group=not_yet_treated), "
-                              "which compares each cohort with units treated later.", code="E-EST-030")
+                              "which compares each cohort with units treated later.", code="E-EST-024")
     cohorts, sizes = np.unique(wp.adopt[wp.adopt != NEVER], return_counts=True)
     single = [period_label(wp.periods[g]) for g, s in zip(cohorts, sizes) if s == 1]
     if single:
@@ -716,12 +709,10 @@ def column_inference(infl: np.ndarray, cells_cols: slice, event_cols: slice, alp
 
 def sub_estimate(label: str, estimate: float, se: float, se_analytic: float, crit: float, alpha: float,
                  n_obs: int, extra: dict[str, Any]) -> SubEstimate:
-    lo, hi, p = wald(estimate, se, alpha)
     band = (estimate - crit * se, estimate + crit * se) if math.isfinite(crit) and math.isfinite(se) \
         else (math.nan, math.nan)
-    return SubEstimate(label=label, estimate=estimate, std_error=se, ci_lower=lo, ci_upper=hi, p_value=p,
-                       n_obs=n_obs, extra={**extra, "std_error_analytic": se_analytic,
-                                           "uniform_lower": band[0], "uniform_upper": band[1]})
+    return _common.sub_estimate(label, estimate, se, alpha, n_obs=n_obs, extra=extra,
+                                std_error_analytic=se_analytic, uniform_lower=band[0], uniform_upper=band[1])
 
 
 def aggregate_rows(parts: list[Aggregate], se: np.ndarray, se_analytic: np.ndarray, alpha: float) -> list[dict]:
@@ -732,21 +723,6 @@ def aggregate_rows(parts: list[Aggregate], se: np.ndarray, se_analytic: np.ndarr
                      "std_error_analytic": float(sa), "ci_lower": lo, "ci_upper": hi, "p_value": p,
                      "n_treated": a.n_treated})
     return rows
-
-
-def check_params(control_group: str, base_period: str, est_method: str, n_boot: int,
-                 bootstrap_weights: str) -> None:
-    choices = {"control_group": (control_group, ("never_treated", "not_yet_treated")),
-               "base_period": (base_period, ("varying", "universal")),
-               "est_method": (est_method, ("dr", "ipw", "reg")),
-               "bootstrap_weights": (bootstrap_weights, ("mammen", "rademacher"))}
-    for name, (value, allowed) in choices.items():
-        if value not in allowed:
-            raise MethodError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.",
-                              f"Use e.g. --param {name}={allowed[0]}.", code="E-METHOD-005")
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0 or 0 < n_boot < 99:
-        raise MethodError(f"n_boot must be 0 (analytic standard errors only) or at least 99; got {n_boot!r}.",
-                          "Use the default n_boot=999, or n_boot=0 to skip the bootstrap.", code="E-METHOD-005")
 
 
 def role_notes(roles: Roles) -> list[str]:
@@ -863,10 +839,81 @@ def pretrend_diagnostics(cells: list[Cell], infl: np.ndarray, agg: Aggregations,
                         "standard errors, no bands).",
               "bootstrap_weights": "Distribution of the bootstrap multipliers (Mammen or Rademacher).",
           },
-          headline_rank=10, example=lambda seed=0: examples.staggered(seed, n_boot=99), transparency=0.8, cost_exponent=1.0)
+          headline_rank=10, example=lambda seed=0: examples.staggered(seed, n_boot=99), transparency=0.8, cost_exponent=1.0,
+          references=(
+              # R did README (github.com/bcallaway11/did, 2.5.0): att_gt(lemp ~ 1, mpdta, never treated), printed
+              # to 4 decimals; n_boot = 0 (the point estimates do not depend on the bootstrap)
+              *(Reference(quantity, value, tolerance, data="cqox:mpdta_frame",
+                          roles={"outcome": "lemp", "treatment": "minimum_wage_raised", "unit": "countyreal",
+                                 "time": "year"}, params={"n_boot": 0},
+                          source="R did package README (2.5.0): att_gt(yname='lemp', gname='first.treat', "
+                                 "idname='countyreal', tname='year', xformla=~1, data=mpdta) and aggte",
+                          script="printed in the source",
+                          why_tolerance="printed digits: half a unit in the last one (5e-5 for 4 decimals, 5e-4 "
+                                        "for the group overall's 3, 5e-6 for the pre-test p's 5), as "
+                                        "test_mpdta_matches_published_did_numbers")
+                for quantity, value, tolerance in (
+                    ("by.g=2004,t=2004", -0.0105, 5e-5), ("by.g=2004,t=2005", -0.0704, 5e-5),
+                    ("by.g=2004,t=2006", -0.1373, 5e-5), ("by.g=2004,t=2007", -0.1008, 5e-5),
+                    ("by.g=2006,t=2004", 0.0065, 5e-5), ("by.g=2006,t=2005", -0.0028, 5e-5),
+                    ("by.g=2006,t=2006", -0.0046, 5e-5), ("by.g=2006,t=2007", -0.0412, 5e-5),
+                    ("by.g=2007,t=2004", 0.0305, 5e-5), ("by.g=2007,t=2005", -0.0027, 5e-5),
+                    ("by.g=2007,t=2006", -0.0311, 5e-5), ("by.g=2007,t=2007", -0.0261, 5e-5),
+                    ("by.e=-3", 0.0305, 5e-5), ("by.e=-2", -0.0006, 5e-5), ("by.e=-1", -0.0245, 5e-5),
+                    ("by.e=0", -0.0199, 5e-5), ("by.e=1", -0.0510, 5e-5), ("by.e=2", -0.1373, 5e-5),
+                    ("by.e=3", -0.1008, 5e-5), ("diagnostics.dynamic_overall.estimate", -0.0772, 5e-5),
+                    ("diagnostics.group.2004.estimate", -0.0797, 5e-5),
+                    ("diagnostics.group.2006.estimate", -0.0229, 5e-5),
+                    ("diagnostics.group.2007.estimate", -0.0261, 5e-5),
+                    ("diagnostics.group_overall.estimate", -0.031, 5e-4),
+                    ("diagnostics.pre_trends_gt_p", 0.16812, 5e-6))),
+              Reference("estimate", -0.0400, 5e-5, data="cqox:mpdta_frame",
+                        roles={"outcome": "lemp", "treatment": "minimum_wage_raised", "unit": "countyreal",
+                               "time": "year"}, params={"n_boot": 0},
+                        source="R did vignette: overall simple ATT -0.0400 on mpdta (the vignette text was not "
+                               "reachable offline; moderndid's -0.039951 below agrees to 1e-6)",
+                        script="printed in the source",
+                        why_tolerance="4 printed decimals: half a unit in the last digit"),
+              # moderndid 0.2 (Python port of R did): analytic SEs; with n_boot = 0 our std_error is the analytic one
+              *(Reference(quantity, value, 1e-6, data="cqox:mpdta_frame",
+                          roles={"outcome": "lemp", "treatment": "minimum_wage_raised", "unit": "countyreal",
+                                 "time": "year", **covariates}, params={"n_boot": 0, **params},
+                          source="moderndid 0.2 att_gt(mpdta, yname='lemp', gname='first.treat', "
+                                 f"{config}, boot=False) + aggte(boot=False)",
+                          script="tests/estimators/references/scripts/staggered_did_mpdta_moderndid.py",
+                          why_tolerance="the same closed-form estimators and influence-function SEs: 1e-6 "
+                                        "(only the logit solver differs, by ~1e-9), as test_mpdta_matches_peer_*")
+                for covariates, params, config, quantity, value in (
+                    ({}, {}, "xformla=None", "estimate", -0.03995127515517626),
+                    ({}, {}, "xformla=None", "std_error", 0.012034012770185353),
+                    ({}, {}, "xformla=None", "diagnostics.dynamic_overall.estimate", -0.07723982145731488),
+                    ({}, {}, "xformla=None", "diagnostics.dynamic_overall.std_error", 0.019964989061849178),
+                    ({}, {}, "xformla=None", "diagnostics.group_overall.estimate", -0.031018282228748518),
+                    ({}, {}, "xformla=None", "diagnostics.group_overall.std_error", 0.012446059320997889),
+                    ({}, {}, "xformla=None", "diagnostics.calendar_overall.estimate", -0.04170043213128195),
+                    ({}, {}, "xformla=None", "diagnostics.calendar_overall.std_error", 0.015971851884559744),
+                    ({"covariates": ["lpop"]}, {}, "xformla='~lpop', est_method='dr'", "estimate",
+                     -0.04175177205861635),
+                    ({"covariates": ["lpop"]}, {}, "xformla='~lpop', est_method='dr'", "std_error",
+                     0.01150283815154501),
+                    ({"covariates": ["lpop"]}, {"est_method": "ipw"}, "xformla='~lpop', est_method='ipw'",
+                     "estimate", -0.04177708219913166),
+                    ({"covariates": ["lpop"]}, {"est_method": "ipw"}, "xformla='~lpop', est_method='ipw'",
+                     "std_error", 0.011499719363982875),
+                    ({"covariates": ["lpop"]}, {"est_method": "reg"}, "xformla='~lpop', est_method='reg'",
+                     "estimate", -0.0419686124215432),
+                    ({"covariates": ["lpop"]}, {"est_method": "reg"}, "xformla='~lpop', est_method='reg'",
+                     "std_error", 0.011444829768215002),
+                    ({"covariates": ["lpop"]}, {"control_group": "not_yet_treated", "base_period": "universal"},
+                     "xformla='~lpop', control_group='notyettreated', base_period='universal'", "estimate",
+                     -0.04135162929923669),
+                    ({"covariates": ["lpop"]}, {"control_group": "not_yet_treated", "base_period": "universal"},
+                     "xformla='~lpop', control_group='notyettreated', base_period='universal'", "std_error",
+                     0.011427839082186031))),
+          ))
 def staggered_did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "att", alpha: float = 0.05,
                   seed: int = 0, control_group: ControlGroup = "never_treated", base_period: BasePeriod = "varying",
-                  est_method: EstMethod = "dr", n_boot: int = 999,
+                  est_method: EstMethod = "dr", n_boot: Annotated[int, Range(low=99, also=(0,))] = 999,
                   bootstrap_weights: BootstrapWeights = "mammen") -> EffectResult:
     """Callaway & Sant'Anna (2021) group-time ATTs, aggregated; headline = simple (group-size weighted) ATT.
 
@@ -878,7 +925,6 @@ def staggered_did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "at
     Units missing a period are dropped (balanced panel needed); units treated in
     the first period are dropped (no pre-period).
     """
-    check_params(control_group, base_period, est_method, n_boot, bootstrap_weights)
     wp = wide_panel(data, roles)
     warnings = list(wp.warnings) + role_notes(roles)
     check_cohorts(wp, control_group, warnings)
@@ -912,6 +958,7 @@ def staggered_did(data: Dataset, roles: Roles, *, estimand: Literal["att"] = "at
     se_method = (f"multiplier bootstrap of the influence function ({n_boot} {bootstrap_weights.capitalize()} "
                  "draws, clustered by unit)" if n_boot else "influence function (analytic, clustered by unit)")
     return finish("staggered_did", estimand, agg.simple.estimate, float(inf.se[part["overall"]][0]), alpha=alpha,
+                  estimand_label="ATT: treated unit-periods after adoption (simple aggregation of ATT(g,t))",
                   n_obs=wp.n_units * wp.n_periods, se_method=se_method, diagnostics=diagnostics,
                   warnings=warnings, by=tuple(by))
 

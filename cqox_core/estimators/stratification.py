@@ -51,18 +51,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 
 from ..data import Dataset
 from ..diagnostics import standard_diagnostics
-from ..errors import EstimationError, MethodError
+from ..errors import EstimationError
 from ..inference import ols
 from ..nuisance import propensity
+from ..params import at_least
 from ..prep import Prepared, prepare
 from ..datasets import examples
-from ..registry import Requirements, register
+from ..datasets.public import NSW_ROLES
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import cache_key, finish
@@ -275,13 +277,6 @@ def stratification_warnings(prep: Prepared, roles: Roles, table: StratumTable, u
     return warnings
 
 
-def check_strata_params(n_strata: int) -> None:
-    if isinstance(n_strata, bool) or not isinstance(n_strata, (int, np.integer)) or n_strata < 2:
-        raise MethodError(f"Invalid stratification parameter: n_strata must be a whole number, 2 or more "
-                          f"(got {n_strata!r}).", "Five strata (the default) is the classic choice.",
-                          code="E-METHOD-005")
-
-
 def no_stratum_error(regression_within: bool) -> EstimationError:
     hint = "Use fewer strata (n_strata), check the overlap of the groups, or try matching."
     if regression_within:
@@ -303,16 +298,41 @@ def no_stratum_error(regression_within: bool) -> EstimationError:
                           "(Cochran 1968).",
               "regression_within": "Also adjust for the covariates by regression inside each stratum.",
           },
-          headline_rank=60, example=examples.confounded, transparency=0.95, cost_exponent=1.1)
+          headline_rank=60, example=examples.confounded, transparency=0.95, cost_exponent=1.1,
+          references=(
+              # statsmodels Logit score, pandas.qcut strata, groupby means and variances
+              *(Reference(quantity, value, 1e-9, relative=True, data="causaldata:nsw_mixtape", roles=NSW_ROLES,
+                          params={"estimand": estimand, "n_strata": n_strata, "regression_within": False},
+                          source="statsmodels 0.15 Logit + pandas 3.1 qcut/groupby stratified difference in means, "
+                                 "on the NSW experimental sample",
+                          script="tests/estimators/references/scripts/stratification_nsw_pandas.py",
+                          why_tolerance="the same strata, means and variances: exact up to summation order, 1e-9 "
+                                        "relative as test_agrees_with_pandas_groupby_on_nsw")
+                for n_strata, estimand, quantity, value in (
+                    (5, "ate", "estimate", 1586.5985047221152), (5, "ate", "std_error", 693.506557542785),
+                    (5, "att", "estimate", 1796.1365890407124), (5, "att", "std_error", 679.1798269658906),
+                    (5, "atc", "estimate", 1437.5040985723444), (5, "atc", "std_error", 725.4859453090413),
+                    (10, "ate", "estimate", 1781.151076884922), (10, "ate", "std_error", 697.8351456043788),
+                    (10, "att", "estimate", 2132.762428238629), (10, "att", "std_error", 659.4731790567499))),
+              *(Reference("estimate", 1794.34, tolerance, data="causaldata:nsw_mixtape", roles=NSW_ROLES,
+                          params={"estimand": estimand, "regression_within": within},
+                          source="LaLonde (1986); Dehejia & Wahba (1999): NSW experimental benchmark, treated "
+                                 "minus control mean 1978 earnings ($1794; 1794.34 on causaldata.nsw_mixtape)",
+                          script="printed in the source",
+                          why_tolerance=f"2 SE of this estimate (SE {se}, rounded down), the band of "
+                                        "test_nsw_estimates_sit_near_the_experimental_benchmark")
+                for estimand, within, tolerance, se in (
+                    ("ate", False, 1387.0, "693.51"), ("ate", True, 1784.0, "892.37"),
+                    ("att", False, 1358.0, "679.18"), ("att", True, 3057.0, "1528.83"))),
+          ))
 def stratification(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "atc"] = "ate",
-                   alpha: float = 0.05, seed: int = 0, n_strata: int = 5,
+                   alpha: float = 0.05, seed: int = 0, n_strata: Annotated[int, at_least(2)] = 5,
                    regression_within: bool = True) -> EffectResult:
     """Subclassification on propensity-score quantiles (Rosenbaum & Rubin 1984) with, by default,
     Lin's interacted regression inside each stratum (module docstring: why that is the default).
 
     Deterministic: ``seed`` is accepted for the common signature but unused.
     """
-    check_strata_params(n_strata)
     prep = prepare(data, roles)
     fit = propensity(prep.X, prep.t, key=cache_key(data, roles, "logit"))
     ps = fit.fitted
@@ -345,4 +365,5 @@ def stratification(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att
                     f"{'treated' if estimand == 'att' else 'untreated'}" if target_term else "")
                  + ", strata and propensity score taken as fixed")
     return finish("stratification", estimand, tau, se, alpha=alpha, n_obs=prep.n, se_method=se_method,
+                  estimand_label=f"{estimand.upper()} in the strata kept" if diagnostics["units_dropped"] else "",
                   diagnostics=diagnostics, warnings=warnings)

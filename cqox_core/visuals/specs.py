@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..results import to_jsonable
 
@@ -34,27 +34,38 @@ def _finite(x: Any) -> bool:
 
 
 def forest_plot(results: Mapping[str, Mapping[str, Any]]) -> VisualSpec | None:
-    """Every method's estimate and interval on one axis."""
-    rows = [(m, r) for m, r in results.items() if _finite(r.get("estimate"))]
-    if not rows:
-        return None
-    data = {"method": [m for m, _ in rows], "estimate": [r["estimate"] for _, r in rows],
-            "ci_lower": [r.get("ci_lower") for _, r in rows], "ci_upper": [r.get("ci_upper") for _, r in rows],
-            "estimand": [r.get("estimand", "") for _, r in rows]}
-    est = [e for e in data["estimate"]]
-    spread = max(est) - min(est)
-    caption = (f"Each dot is one method's estimate with its {int(100 * (1 - rows[0][1].get('alpha', 0.05)))}% "
-               f"interval. The methods range from {min(est):.4g} to {max(est):.4g}"
-               + (" and agree closely." if len(est) < 2 or _intervals_overlap(rows) else
-                  "; some intervals do not overlap, so the methods disagree: check the gates of each."))
-    return VisualSpec("forest", "forest", "Effect estimates across methods", data,
-                      {"x": "effect", "y": "method"}, caption if spread or len(est) > 1 else caption)
+    """The estimates of the first comparison group (the largest) on one axis; see :func:`forest_plots`."""
+    plots = forest_plots(results)
+    return plots[0] if plots else None
 
 
-def _intervals_overlap(rows) -> bool:
-    lows = [r.get("ci_lower") for _, r in rows if _finite(r.get("ci_lower"))]
-    highs = [r.get("ci_upper") for _, r in rows if _finite(r.get("ci_upper"))]
-    return bool(lows and highs) and max(lows) <= min(highs)
+def forest_plots(results: Mapping[str, Mapping[str, Any]], headline: str | None = None,
+                 fits: Sequence[str] | None = None) -> list[VisualSpec]:
+    """One forest plot per group of comparable estimates (same estimand, same design family), the
+    headline's group first: estimates of different quantities never share an axis."""
+    from ..comparison import compare
+
+    comparison = compare(results, headline, fits)
+    several = len(comparison.groups) > 1
+    out = []
+    for i, group in enumerate(comparison.groups):
+        rows = [(m, results[m]) for m in group.methods]
+        data = {"method": [m for m, _ in rows], "estimate": [r["estimate"] for _, r in rows],
+                "ci_lower": [r.get("ci_lower") for _, r in rows], "ci_upper": [r.get("ci_upper") for _, r in rows],
+                "estimand": [r.get("estimand", "") for _, r in rows]}
+        level = int(round(100 * (1 - rows[0][1].get("alpha", 0.05))))
+        agree = ("; some intervals exclude each other's estimates, so the methods disagree: check the gates of "
+                 "each." if group.clashes else " and agree: each estimate lies inside the others' intervals."
+                 if len(rows) > 1 else ".")
+        caption = (f"Each dot is one method's estimate of the {group.label} with its {level}% interval. "
+                   + (f"The {len(rows)} methods range from {group.low:.4g} to {group.high:.4g}{agree}"
+                      if len(rows) > 1 else f"One method: {group.low:.4g}.")
+                   + (" Estimates of other quantities or from other designs have their own plot." if several
+                      else ""))
+        name = "forest" if i == 0 else f"forest_{group.estimand}_{group.design}"
+        title = "Effect estimates across methods" + (f" ({group.label})" if several else "")
+        out.append(VisualSpec("forest", name, title, data, {"x": "effect", "y": "method"}, caption))
+    return out
 
 
 def balance_plot(result: Mapping[str, Any]) -> VisualSpec | None:
@@ -203,8 +214,8 @@ def figures_for_analysis(analysis: Mapping[str, Any]) -> list[VisualSpec]:
     from .methods import figures as method_figures
 
     results = analysis.get("results", {})
-    specs: list[VisualSpec | None] = [forest_plot(results)]
     head = analysis.get("headline")
+    specs: list[VisualSpec | None] = list(forest_plots(results, head, (analysis.get("structure") or {}).get("fits")))
     order = ([head] if head in results else []) + [m for m in results if m != head]
     for m in order:
         r = results[m]

@@ -116,18 +116,18 @@ def test_a_failing_estimator_shows_its_typed_error_and_the_others_still_run(app_
     at.session_state["roles"] = {"outcome": "spend_after_90d", "treatment": "got_voucher", "treated_value": "yes",
                                  "covariates": ["age_years", "prior_orders", "region"]}
     at.run()
-    # the ATE matches in both directions, which needs replacement: psm must refuse with a MethodError
+    # the ATE matches in both directions, which needs replacement: psm must refuse (parameters that conflict)
     at.checkbox(key="param-psm-replace").uncheck().run()
     analysis, _ = run_battery(at)
     assert set(analysis["errors"]) == {"psm"}
-    assert analysis["errors"]["psm"]["code"] == "E-METHOD-005"
+    assert analysis["errors"]["psm"]["code"] == "E-METHOD-006"
     assert set(analysis["results"]) == BATTERY - {"psm"}
     shown = [e for e in texts(at.error) if e.startswith("psm could not run")]
-    assert len(shown) == 1 and "`E-METHOD-005`" in shown[0] and "**What to do:**" in shown[0]
+    assert len(shown) == 1 and "`E-METHOD-006`" in shown[0] and "**What to do:**" in shown[0]
     assert at.status[0].label == f"5 of 6 estimators finished, 1 could not run"
     # the Results page repeats the error next to the five estimates
     go(at, "results")
-    assert any(e.startswith("psm could not run") and "E-METHOD-005" in e for e in texts(at.error))
+    assert any(e.startswith("psm could not run") and "E-METHOD-006" in e for e in texts(at.error))
     assert at.dataframe[0].value["method"].tolist() == list(analysis["results"])
 
 

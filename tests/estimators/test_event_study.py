@@ -51,7 +51,8 @@ def test_recovers_a_known_dynamic_path():
         truth = PATH.get(int(label), 0.0)
         # correctly specified single-cohort design: each coefficient unbiased; SEs ~0.1, 4 SE bound
         assert abs(sub.estimate - truth) < 4 * sub.std_error, label
-    # headline: equal-weight mean of the post coefficients 0..3, truth 1.75
+    # headline: post coefficients 0..3 weighted by treated observations (equal here: one cohort, balanced),
+    # truth 1.75
     assert res.estimate == pytest.approx(np.mean([subs[str(r)].estimate for r in PATH]), abs=1e-12)
     assert abs(res.estimate - 1.75) < 4 * res.std_error
     # a treated-only before/after contrast absorbs the 0.4-per-period trend and shocks: it can fail
@@ -79,7 +80,8 @@ def test_pre_trend_test_rejects_a_pre_trend_and_not_parallel_data():
 def test_matches_pyfixest_event_study(balanced):
     """pyfixest feols('y ~ i(rel, ref=-1) | unit + time', vcov={'CRV1': 'unit'}) with the same binned
     relative time (never-treated rows in the reference): coefficients 1e-8, SEs 1e-6 relative, and the
-    headline SE equals sqrt(a'Va) from pyfixest's covariance."""
+    headline SE equals sqrt(a'Va) from pyfixest's covariance, with a the headline's weights (treated
+    observations at relative periods 0 and 1; the binned endpoint 2 left out)."""
     pf = pytest.importorskip("pyfixest")
     df = simulate(n_units=300, n_periods=9, cohorts=(0, 4, 6), seed=3)
     if not balanced:  # drop 20% of rows; keep units with a pre-period and more than one row
@@ -96,9 +98,11 @@ def test_matches_pyfixest_event_study(balanced):
         label = str(int(float(name.split("::")[1].rstrip("]"))))
         assert subs[label].estimate == pytest.approx(coef, abs=1e-8)
         assert subs[label].std_error == pytest.approx(se, rel=1e-6)
-    post = [j for j, name in enumerate(ref.coef().index) if float(name.split("::")[1].rstrip("]")) >= 0]
-    a = np.zeros(len(ref.coef()))
-    a[post] = 1 / len(post)
+    rel_of = [int(float(name.split("::")[1].rstrip("]"))) for name in ref.coef().index]
+    treated_at = {r: int(((df.rel == r) & ~np.isnan(first)).sum()) for r in (0, 1)}
+    a = np.array([treated_at.get(r, 0) for r in rel_of], dtype=float)
+    a /= a.sum()
+    assert res.diagnostics["headline_weights"] == pytest.approx({str(r): a[rel_of.index(r)] for r in (0, 1)})
     assert res.std_error == pytest.approx(float(np.sqrt(a @ ref._vcov @ a)), rel=1e-6)
     assert subs["-3"].extra["binned"] and subs["2"].extra["binned"] and not subs["0"].extra["binned"]
 

@@ -319,7 +319,7 @@ def small() -> pd.DataFrame:
     ("instrument_is_covariate", "E-EST-043"),
     ("collinear_instruments", "E-EST-044"),
     ("instrument_is_covariate_combination", "E-EST-044"),
-    ("too_few_rows", "E-EST-040"),
+    ("too_few_rows", "E-EST-002"),
     ("text_instrument", "E-EST-045"),
     ("outcome_as_instrument", "E-EST-046"),
 ])

@@ -279,13 +279,15 @@ def test_no_match_within_a_tiny_caliper_is_a_typed_error():
     assert info.value.code == "E-EST-010" and "caliper" in info.value.message and info.value.hint
 
 
-@pytest.mark.parametrize("params", [{"k": 0}, {"k": 1.5}, {"caliper": -1.0}, {"order": "sideways"},
-                                    {"estimand": "ate", "replace": False}])
-def test_bad_parameters_are_typed_errors(params):
+@pytest.mark.parametrize("params, code", [({"k": 0}, "E-METHOD-005"), ({"k": 1.5}, "E-METHOD-005"),
+                                          ({"caliper": -1.0}, "E-METHOD-005"), ({"order": "sideways"}, "E-METHOD-005"),
+                                          ({"estimand": "ate", "replace": False}, "E-METHOD-006")])
+def test_bad_parameters_are_typed_errors(params, code):
+    """A bad value is E-METHOD-005; values that are fine alone but do not go together are E-METHOD-006."""
     frame, _ = simulate(200, seed=35)
     with pytest.raises(MethodError) as info:
         run(frame, **params)
-    assert info.value.code == "E-METHOD-005"
+    assert info.value.code == code
 
 
 def test_unmatched_units_are_reported_and_warned():

@@ -33,6 +33,7 @@ import pytest
 
 import cqox_core as cq
 from cqox_core import registry
+from cqox_core.api import check_params
 from cqox_core.data import Dataset
 from cqox_core.diagnostics.density import density_test
 from cqox_core.errors import CQOxError, MethodError
@@ -358,9 +359,11 @@ def test_registry_entry():
 # ---------------------------------------------------------------------------
 
 def run_rd(frame: pd.DataFrame, **kw):
-    """The method itself, without auto mapping filling missing roles."""
+    """The method itself, without auto mapping filling missing roles; parameter values checked as estimate() does."""
     params = {k: kw.pop(k) for k in ("h", "b", "p", "kernel", "bins") if k in kw}
-    return registry.get("rd").func(Dataset.from_frame(frame), Roles(**kw), **params)
+    spec = registry.get("rd")
+    check_params(spec, params)
+    return spec.func(Dataset.from_frame(frame), Roles(**kw), **params)
 
 
 def expect(code: str, frame: pd.DataFrame, **kw):
@@ -388,7 +391,7 @@ def test_bad_input_is_a_typed_error():
     expect("E-ROLE-004", frame.assign(outcome=np.nan), **roles, cutoff=0.0)
     expect("E-ROLE-005", frame.iloc[:2], **roles, cutoff=0.0)
     expect("E-ROLE-002", frame, outcome="outcome", running="nope", cutoff=0.0)
-    expect("E-EST-056", frame.assign(w=-1.0), **roles, cutoff=0.0, weight="w")
+    expect("E-EST-028", frame.assign(w=-1.0), **roles, cutoff=0.0, weight="w")
     for bad in (dict(kernel="gaussian"), dict(p=-1), dict(p=1.5), dict(h=-1.0), dict(b=0.0), dict(bins="x")):
         with pytest.raises(MethodError) as info:
             run_rd(frame, **roles, cutoff=0.0, **bad)

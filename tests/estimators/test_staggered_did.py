@@ -400,7 +400,7 @@ def test_no_never_treated_units_is_a_typed_error(simulated):
     frame = frame[frame["cohort"] > 0]
     with pytest.raises(EstimationError) as info:
         run(frame, n_boot=0)
-    assert info.value.code == "E-EST-030" and "not_yet_treated" in info.value.hint
+    assert info.value.code == "E-EST-024" and "not_yet_treated" in info.value.hint
     res = run(frame, control_group="not_yet_treated", n_boot=0)
     assert math.isfinite(res.estimate)
     assert any("no comparison units" in w for w in res.warnings)   # the last cohort has nobody left
@@ -411,7 +411,7 @@ def test_all_treated_in_first_period_is_a_typed_error(simulated):
     frame["treated"] = ((frame["cohort"] > 0)).astype(int)
     with pytest.raises(EstimationError) as info:
         run(frame, n_boot=0)
-    assert info.value.code == "E-EST-031" and info.value.hint
+    assert info.value.code == "E-EST-022" and info.value.hint
 
 
 def test_units_treated_in_first_period_are_dropped_with_a_warning(simulated):

@@ -38,7 +38,7 @@ import pytest
 from scipy import optimize
 
 import cqox_core as cq
-from cqox_core.errors import EstimationError, RoleError
+from cqox_core.errors import EstimationError, MethodError, RoleError
 from cqox_core.estimators import synthetic_control as synth
 from cqox_core.estimators.synthetic_control import simplex_least_squares
 
@@ -287,9 +287,9 @@ def test_several_treated_units_need_a_choice():
     res = run(frame, treated_unit="T")
     assert res.diagnostics["treated_unit"] == "T" and res.diagnostics["n_donors"] == 19
     assert any("other treated unit" in w for w in res.warnings)
-    with pytest.raises(EstimationError) as info:
+    with pytest.raises(MethodError) as info:          # a parameter value this data does not allow
         run(frame, treated_unit="d05")
-    assert info.value.code == "E-EST-063"
+    assert info.value.code == "E-METHOD-005"
 
 
 def test_too_few_donors_and_pre_periods():
