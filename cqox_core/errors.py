@@ -55,6 +55,19 @@ CATALOGUE: dict[str, str] = {
     "E-ROLE-015": "A unit appears more than once in the same period of a panel.",
     "E-ROLE-016": "The data have a single period, and the design compares before with after.",
     "E-ROLE-017": "In repeated cross-sections the treatment differs between rows of the same group and period.",
+    # roles of mediation (mediator), proximal (negative controls, given as parameters) and transport (site)
+    "E-ROLE-101": "The mediator is the outcome column.",
+    "E-ROLE-102": "The mediator is the treatment column.",
+    "E-ROLE-103": "The mediator is also listed as a covariate (covariates are measured before treatment).",
+    "E-ROLE-104": "The mediator is not numeric.",
+    "E-ROLE-111": "Proximal inference has no negative-control exposure (--param nce=COLUMN).",
+    "E-ROLE-112": "Proximal inference has no negative-control outcome (--param nco=COLUMN).",
+    "E-ROLE-113": "A negative control is the outcome, the treatment or a covariate, or is named as both kinds.",
+    "E-ROLE-114": "A negative control is not numeric.",
+    "E-ROLE-121": "The site column is not coded 1 (target population) / 0 (study sample).",
+    "E-ROLE-122": "No rows of the study sample (site = 0).",
+    "E-ROLE-123": "No usable rows of the target population (site = 1 with complete covariates).",
+    "E-ROLE-124": "The site column is also the outcome, the treatment or a covariate.",
     # --- methods and their parameters
     "E-METHOD-001": "No method has this id.",
     "E-METHOD-002": "The method has no parameter of this name.",
@@ -115,6 +128,16 @@ CATALOGUE: dict[str, str] = {
     "E-EST-069": "The panel has fewer periods than the treatment history (lag) needs.",
     "E-EST-070": "Averaged over units, some periods are treated for some units and not others: no single start.",
     "E-EST-071": "More levels of fixed effects to absorb than CQOx absorbs exactly.",
+    # --- estimation: mediation, proximal inference, transportability
+    "E-EST-111": "outcome_model=probit with an outcome that is not coded 0/1.",
+    "E-EST-112": "The probit outcome model does not converge: the regressors (almost) separate the outcome's values.",
+    "E-EST-114": "The mediator is constant, or an exact combination of the covariates, in the rows used.",
+    "E-EST-120": "Fewer negative-control exposures than negative-control outcomes: the outcome bridge is not identified.",
+    "E-EST-121": "The negative-control exposures do not predict a negative-control outcome at all (given treatment and "
+                 "covariates).",
+    "E-EST-122": "A negative control is constant, or an exact combination of the covariates and the other proxies.",
+    "E-EST-130": "The target population does not overlap the study sample: the covariates separate them.",
+    "E-EST-131": "transport was given a weight role, which it does not take.",
     # --- saved analyses and users
     "E-STORE-001": "No saved analysis has this id.",
     "E-STORE-002": "The saved analysis has not been shared with you.",

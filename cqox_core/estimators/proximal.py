@@ -58,7 +58,7 @@ from scipy import stats
 
 from ..data import Dataset
 from ..datasets.advanced import proximal_example
-from ..errors import EstimationError, MethodError, RoleError
+from ..errors import EstimationError, RoleError
 from ..prep import is_numeric_column, prepare
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
@@ -173,13 +173,13 @@ def proximal_arrays(data: Dataset, roles: Roles, nce: tuple[str, ...], nco: tupl
         w = np.asarray(prep.weight, dtype=float)
         if np.any(~np.isfinite(w)) or np.any(w < 0):
             raise EstimationError(f"The weight column '{roles.weight}' has negative or non-finite values.",
-                                  "Weights must be non-negative numbers.", code="E-EST-124")
+                                  "Weights must be non-negative numbers.", code="E-EST-028")
         sw = np.sqrt(w)
         y, a, Z, W, X = y * sw, a * sw, Z * sw[:, None], W * sw[:, None], X * sw[:, None]
     p = 1 + len(nco) + X.shape[1]
     if prep.n <= p + len(nce):
         raise EstimationError(f"{prep.n} usable rows for {p + len(nce)} first-stage parameters: too few to fit.",
-                              "Provide more rows or use fewer covariates.", code="E-EST-123")
+                              "Provide more rows or use fewer covariates.", code="E-EST-002")
     return ProximalData(y=y, a=a, Z=Z, W=W, X=X, z_names=nce, w_names=nco,
                         x_names=("const", *[names[j] for j in keep]),
                         cluster=None if prep.cluster is None else np.asarray(prep.cluster), binary_treatment=binary,
@@ -297,13 +297,13 @@ def proximal_warnings(d: ProximalData, strength: dict[str, dict[str, float]]) ->
                                "example (seed 0): P2SLS is this IV regression "
                                "(tests/estimators/references/proximal_linearmodels.json)",
                         script="tests/estimators/references/scripts/proximal_linearmodels.py",
-                        data="example", roles={"outcome": "y", "treatment": "a", "covariates": ["x"]},
+                        data="example:0", roles={"outcome": "y", "treatment": "a", "covariates": ["x"]},
                         params={"nce": "z", "nco": "w"},
                         why_tolerance="the equivalence is exact: only floating-point rounding differs"),
               Reference(quantity="std_error", value=0.11371869108492885, tolerance=1e-9, relative=True,
                         source="the same fit's robust covariance (cov_type='robust', debiased=True: HC0 x n/(n-p))",
                         script="tests/estimators/references/scripts/proximal_linearmodels.py",
-                        data="example", roles={"outcome": "y", "treatment": "a", "covariates": ["x"]},
+                        data="example:0", roles={"outcome": "y", "treatment": "a", "covariates": ["x"]},
                         params={"nce": "z", "nco": "w"},
                         why_tolerance="the same sandwich: only floating-point rounding differs"),
           ))
@@ -313,9 +313,6 @@ def proximal(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "ate", a
 
     ``seed`` is accepted for the common signature; the method is deterministic.
     """
-    if cov_type not in ("HC1", "classical"):
-        raise MethodError(f"cov_type={cov_type!r} is not one of HC1, classical.", "Use e.g. --param cov_type=HC1.",
-                          code="E-METHOD-103")
     d = proximal_arrays(data, roles, column_list(nce), column_list(nco))
     kind = "cluster" if d.cluster is not None else cov_type
     strength = proxy_strength(d, kind)

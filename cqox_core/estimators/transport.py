@@ -60,6 +60,8 @@ from ..roles import Roles
 from ._common import finish
 
 LABELS = ("iosw", "outcome_model", "dr")
+#: Roles of the zEpid reference data (its S = 1 marks the study; the stored copy adds site = 1 - S).
+ZEPID_ROLES = {"outcome": "Y", "treatment": "A", "covariates": ["L", "W"], "site": "site"}
 #: Covariates drawn in the study-versus-target figure (the ones whose distributions differ most).
 MAX_HISTOGRAMS = 6
 ASSUMPTIONS = ("Transporting the effect assumes the covariates include everything that both changes the effect "
@@ -217,7 +219,7 @@ def fit_nuisances(d: TransportData) -> Nuisances:
         if rows.sum() <= k:
             raise EstimationError(f"The study's {'treated' if arm else 'untreated'} arm has {int(rows.sum())} rows for "
                                   f"an outcome model with {k} coefficients.",
-                                  "Use fewer covariates or a larger study sample.", code="E-EST-132")
+                                  "Use fewer covariates or a larger study sample.", code="E-EST-002")
         outcome.append(np.linalg.lstsq(d.Z[rows], d.y[rows], rcond=None)[0])
     gamma, eta = sampling.coef, treatment.coef
     p = expit(d.Z @ gamma)
@@ -395,29 +397,29 @@ def transport_warnings(d: TransportData, diag: dict[str, Any], nuis: Nuisances) 
                         source="zEpid's documented true transported risk difference of its simulated data "
                                "(zepid.load_generalize_data, 'Transportability RD: 0.02887')",
                         script="tests/estimators/references/scripts/transport_zepid.py",
-                        data="tests/estimators/references/data/zepid_generalize_conf.csv",
-                        roles={"outcome": "Y", "treatment": "A", "covariates": ["L", "W"], "site": "site (= 1 - S)"},
+                        data="file:tests/estimators/references/data/zepid_generalize_conf.csv",
+                        roles=ZEPID_ROLES,
                         why_tolerance="a population truth against one sample of 486 study rows: 2 standard errors "
                                       "(SE 0.072) of the doubly robust estimate"),
               Reference(quantity="by.iosw", value=0.024697192512592336, tolerance=1e-6, relative=False,
                         source="zepid 0.9.1 IPSW(generalize=False), sampling and treatment logits on L + W "
                                "(tests/estimators/references/transport_zepid.json)",
                         script="tests/estimators/references/scripts/transport_zepid.py",
-                        data="tests/estimators/references/data/zepid_generalize_conf.csv",
-                        roles={"outcome": "Y", "treatment": "A", "covariates": ["L", "W"], "site": "site (= 1 - S)"},
+                        data="file:tests/estimators/references/data/zepid_generalize_conf.csv",
+                        roles=ZEPID_ROLES,
                         why_tolerance="the same formula; the two logistic fits stop at slightly different "
                                       "tolerances (observed difference 7e-9)"),
               Reference(quantity="by.outcome_model", value=0.0308157181339897, tolerance=1e-9, relative=False,
                         source="zepid 0.9.1 GTransportFormula(outcome_type='normal'), Y ~ A * (L + W)",
                         script="tests/estimators/references/scripts/transport_zepid.py",
-                        data="tests/estimators/references/data/zepid_generalize_conf.csv",
-                        roles={"outcome": "Y", "treatment": "A", "covariates": ["L", "W"], "site": "site (= 1 - S)"},
+                        data="file:tests/estimators/references/data/zepid_generalize_conf.csv",
+                        roles=ZEPID_ROLES,
                         why_tolerance="the same least-squares fits: only rounding differs"),
               Reference(quantity="by.dr", value=0.028332089173492947, tolerance=1e-6, relative=False,
                         source="zepid 0.9.1 AIPSW(generalize=False), the same three models",
                         script="tests/estimators/references/scripts/transport_zepid.py",
-                        data="tests/estimators/references/data/zepid_generalize_conf.csv",
-                        roles={"outcome": "Y", "treatment": "A", "covariates": ["L", "W"], "site": "site (= 1 - S)"}, params={"normalize": False},
+                        data="file:tests/estimators/references/data/zepid_generalize_conf.csv",
+                        roles=ZEPID_ROLES, params={"normalize": False},
                         why_tolerance="the same formula with unnormalised weights; logistic fit tolerances differ "
                                       "(observed difference 1e-9)"),
           ))
@@ -430,7 +432,7 @@ def transport(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "ate", 
     if roles.weight:
         raise EstimationError("transport does not take sampling weights yet.",
                               "Remove the weight role, or describe the target population by unweighted rows.",
-                              code="E-EST-134")
+                              code="E-EST-131")
     d = transport_arrays(data, roles)
     nuis = fit_nuisances(d)
     gamma = nuis.theta[:nuis.k]

@@ -166,7 +166,7 @@ def test_missing_negative_controls_say_what_they_are():
     ({"nce": "z", "nco": "w,w2"}, "E-EST-120"),
     ({"nce": "constant"}, "E-EST-122"),
     ({"nce": "noise"}, "E-EST-121"),
-    ({"cov_type": "HC7"}, "E-METHOD-103"),
+    ({"cov_type": "HC7"}, "E-METHOD-005"),
 ])
 def test_bad_negative_controls_are_typed_errors(change, code):
     df = frame(300, seed=7).assign(label="a", constant=1.0, w2=lambda f: f["w"] + f["x"] ** 2)

@@ -6,7 +6,8 @@ computed without CQOx by statsmodels' Mediation (Imai, Keele & Tingley 2010, Alg
 writes tests/estimators/references/mediation_framing.json.
 
 The data are the framing data of R's mediation package as shipped with statsmodels' own tests
-(statsmodels/stats/tests/results/framing.csv, 265 rows). The models are those of the R package's
+(statsmodels/stats/tests/results/framing.csv, 265 rows; copied unchanged to
+tests/estimators/references/data/framing.csv). The models are those of the R package's
 vignette (Tingley et al. 2014, J Stat Softw 59(5), Sec. 3.1): a linear model of the mediator emo
 (emotional response) on treat + age + educ + gender + income, a probit model of the outcome
 cong_mesg (sent a message to Congress) on emo + treat + age + educ + gender + income. educ and
@@ -42,7 +43,8 @@ COVARIATES = ["age", "educ", "gender", "income"]
 
 
 def framing_path() -> Path:
-    return Path(statsmodels.__file__).parent / "stats" / "tests" / "results" / "framing.csv"
+    """The repository's copy of statsmodels/stats/tests/results/framing.csv (identical bytes)."""
+    return OUT.parent / "data" / "framing.csv"
 
 
 def exog(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
