@@ -578,7 +578,6 @@ def mediation(data: Dataset, roles: Roles, *, estimand: Literal["acme"] = "acme"
     head, tables = runs[0], [summarise(r, alpha) for r in runs]
     table = tables[0]
     diagnostics = mediator_diagnostics(head, table, outcome_model, interaction)
-    diagnostics["estimand_label"] = f"ACME: the part of the effect that passes through '{head.data.mediator}'"
     diagnostics["inference"] = inference
     diagnostics["n_sims"] = n_sims
     extra: list[str] = []
@@ -596,6 +595,7 @@ def mediation(data: Dataset, roles: Roles, *, estimand: Literal["acme"] = "acme"
     result = finish("mediation", "acme", acme["estimate"], acme["std_error"], alpha=alpha, n_obs=head.data.n,
                     se_method=f"{se_method}; percentile interval of {n_sims} draws",
                     diagnostics=diagnostics, warnings=result_warnings(head, table, extra),
-                    by=sub_estimates(table, head.data.n))
+                    by=sub_estimates(table, head.data.n),
+                    estimand_label=f"ACME: the part of the effect that passes through '{head.data.mediator}'")
     # the interval and p-value are the draws' percentiles and Monte Carlo p-value, not Wald's
     return result.replace(ci_lower=acme["ci_lower"], ci_upper=acme["ci_upper"], p_value=acme["p_value"])

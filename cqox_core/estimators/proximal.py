@@ -330,9 +330,6 @@ def proximal(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "ate", a
         "bridge_coefficients": {name: float(fit.coef[1 + j]) for j, name in enumerate(d.w_names)}
         | {name: float(fit.coef[1 + q + j]) for j, name in enumerate(d.x_names)},
         "n": d.n, "cov_type": kind, "treatment_kind": "binary" if d.binary_treatment else "continuous",
-        "estimand_label": ("ATE: average effect of the treatment, corrected for the unmeasured confounder the "
-                           "negative controls stand in for") if d.binary_treatment else
-                          "effect of one unit of treatment, corrected for the unmeasured confounder",
         "assumptions": ASSUMPTIONS,
     }
     if d.binary_treatment:
@@ -341,5 +338,9 @@ def proximal(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "ate", a
     se_method = {"HC1": "2SLS/GMM sandwich of the outcome bridge, HC1",
                  "classical": "2SLS/GMM sandwich of the outcome bridge, classical (homoskedastic)",
                  "cluster": "2SLS/GMM sandwich of the outcome bridge, cluster-robust (CR1)"}[kind]
+    label = ("ATE: average effect of the treatment, corrected for the unmeasured confounder the negative "
+             "controls stand in for" if d.binary_treatment else
+             "effect of one unit of treatment, corrected for the unmeasured confounder")
     return finish("proximal", "ate", est, se, alpha=alpha, n_obs=d.n, se_method=se_method, diagnostics=diagnostics,
-                  warnings=proximal_warnings(d, strength), df=n_clusters - 1 if n_clusters else None)
+                  warnings=proximal_warnings(d, strength), df=n_clusters - 1 if n_clusters else None,
+                  estimand_label=label)

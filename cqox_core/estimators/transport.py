@@ -362,7 +362,7 @@ def transport_diagnostics(d: TransportData, nuis: Nuisances, est: Estimates, ses
                       for i, label in enumerate(LABELS)},
         "site_covariate_histograms": histograms(d, smd_before),
         "sampling_model_converged": nuis.sampling_converged, "treatment_kind": "binary",
-        "estimand_label": "ATE in the target population (site = 1)", "assumptions": ASSUMPTIONS,
+        "assumptions": ASSUMPTIONS,
     }
 
 
@@ -452,4 +452,4 @@ def transport(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "ate", 
                  "and outcome models" + (" (cluster-robust)" if d.cluster is not None else ""))
     return finish("transport", "ate", float(est.values[2]), float(ses[2]), alpha=alpha, n_obs=d.n,
                   se_method=se_method, diagnostics=diagnostics, warnings=transport_warnings(d, diagnostics, nuis),
-                  by=tuple(by))
+                  by=tuple(by), estimand_label="ATE in the target population (site = 1)")

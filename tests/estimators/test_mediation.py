@@ -259,7 +259,7 @@ def test_json_round_trip_and_labels():
     d = cq.estimate("mediation", df, **ROLES).to_dict()
     assert json.loads(json.dumps(d, allow_nan=False)) == d
     assert [b["label"] for b in d["by"]] == ["acme", "ade", "total", "proportion_mediated"]
-    assert d["estimand"] == "acme" and "passes through 'm'" in d["diagnostics"]["estimand_label"]
+    assert d["estimand"] == "acme" and "passes through 'm'" in d["estimand_label"]
     with pytest.raises(MethodError):
         cq.estimate("mediation", df, **ROLES, estimand="att")
 
