@@ -535,7 +535,7 @@ def mediator_diagnostics(res: MediatorResult, table: dict[str, dict[str, float]]
               "cov_type": "Standard-error formula of both models' coefficients: HC1 (robust, the default), HC3 "
                           "or classical (as R's mediation without robustSE).",
           },
-          headline_rank=None, battery=True, example=mediation_example, transparency=0.8, cost_exponent=1.0,
+          headline_rank=None, battery=False, example=mediation_example, transparency=0.8, cost_exponent=1.0,
           references=(
               Reference(quantity="estimate", value=0.0805, tolerance=0.012,
                         source="R mediation 4.x, Tingley et al. (2014, J Stat Softw 59(5)) framing example: "

@@ -391,7 +391,7 @@ def transport_warnings(d: TransportData, diag: dict[str, Any], nuis: Nuisances) 
               "normalize": "Divide the weighted sums by the sum of the weights (True, recommended: stable with "
                            "extreme weights) or by the target sample size (False; Dahabreh et al.'s IOW1/DR1).",
           },
-          headline_rank=None, battery=True, example=transport_example, transparency=0.75, cost_exponent=1.0,
+          headline_rank=None, battery=False, example=transport_example, transparency=0.75, cost_exponent=1.0,
           references=(
               Reference(quantity="estimate", value=0.02887, tolerance=0.1433, relative=False,
                         source="zEpid's documented true transported risk difference of its simulated data "
