@@ -399,6 +399,16 @@ def _alternative_estimators(result: EffectResult) -> Evidence | None:
             {"alternatives_inside": share, "alternatives": len(values), "largest_gap_half_widths": gap})
 
 
+def _mediator_confounding(result: EffectResult) -> Evidence | None:
+    """mediation: the correlation rho of the mediator's and the outcome's errors at which the indirect
+    effect vanishes (Imai, Keele & Yamamoto 2010); |rho| >= 0.5 earns full credit."""
+    rho = _value(result.diagnostics.get("rho_at_zero"))
+    if result.method != "mediation" or not math.isfinite(rho):
+        return None
+    return (_clip01(abs(rho) / 0.5), f"the indirect effect vanishes only if an unmeasured confounder of mediator and "
+                                     f"outcome made their errors correlate by rho = {rho:.2f}", {"rho_at_zero": rho})
+
+
 def _anderson_rubin(result: EffectResult) -> Evidence | None:
     d = result.diagnostics
     p = _value(d.get("ar_p_value_zero"))
@@ -480,7 +490,7 @@ def _placebo_in_time(result: EffectResult) -> Evidence | None:
 
 def robustness(result: EffectResult, others: Sequence[EffectResult] = ()) -> Part:
     found = [e for e in (_e_value(result), _robustness_value(result), _agreement(result, others),
-                         _alternative_estimators(result), _anderson_rubin(result), _bias_correction(result), _leave_one_out(result),
+                         _alternative_estimators(result), _mediator_confounding(result), _anderson_rubin(result), _bias_correction(result), _leave_one_out(result),
                          _placebo_in_time(result)) if e is not None]
     if not found:
         return 0.0, ("No sensitivity analysis, design check or comparable second estimate is available to judge "

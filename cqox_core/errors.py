@@ -61,6 +61,19 @@ CATALOGUE: dict[str, str] = {
     "E-ROLE-032": "The target policy names actions that were never logged.",
     "E-ROLE-020": "One column is given two roles that must differ (e.g. outcome and treatment).",
     "E-ROLE-021": "Outcome values too large to compute with (beyond 1e100 or infinite): rescale.",
+    # roles of mediation (mediator), proximal (negative controls, given as parameters) and transport (site)
+    "E-ROLE-101": "The mediator is the outcome column.",
+    "E-ROLE-102": "The mediator is the treatment column.",
+    "E-ROLE-103": "The mediator is also listed as a covariate (covariates are measured before treatment).",
+    "E-ROLE-104": "The mediator is not numeric.",
+    "E-ROLE-111": "Proximal inference has no negative-control exposure (--param nce=COLUMN).",
+    "E-ROLE-112": "Proximal inference has no negative-control outcome (--param nco=COLUMN).",
+    "E-ROLE-113": "A negative control is the outcome, the treatment or a covariate, or is named as both kinds.",
+    "E-ROLE-114": "A negative control is not numeric.",
+    "E-ROLE-121": "The site column is not coded 1 (target population) / 0 (study sample).",
+    "E-ROLE-122": "No rows of the study sample (site = 0).",
+    "E-ROLE-123": "No usable rows of the target population (site = 1 with complete covariates).",
+    "E-ROLE-124": "The site column is also the outcome, the treatment or a covariate.",
     # --- methods and their parameters
     "E-METHOD-001": "No method has this id.",
     "E-METHOD-002": "The method has no parameter of this name.",
@@ -132,6 +145,16 @@ CATALOGUE: dict[str, str] = {
     "E-EST-104": "The estimated logging probability of some logged actions is below 1e-6.",
     "E-EST-105": "The target policy never agrees with a logged action.",
     "E-EST-110": "Policy learning found no usable covariates to target on.",
+    # --- estimation: mediation, proximal inference, transportability
+    "E-EST-111": "outcome_model=probit with an outcome that is not coded 0/1.",
+    "E-EST-112": "The probit outcome model does not converge: the regressors (almost) separate the outcome's values.",
+    "E-EST-114": "The mediator is constant, or an exact combination of the covariates, in the rows used.",
+    "E-EST-120": "Fewer negative-control exposures than negative-control outcomes: the outcome bridge is not identified.",
+    "E-EST-121": "The negative-control exposures do not predict a negative-control outcome at all (given treatment and "
+                 "covariates).",
+    "E-EST-122": "A negative control is constant, or an exact combination of the covariates and the other proxies.",
+    "E-EST-130": "The target population does not overlap the study sample: the covariates separate them.",
+    "E-EST-131": "transport was given a weight role, which it does not take.",
     # --- saved analyses and users
     "E-STORE-001": "No saved analysis has this id.",
     "E-STORE-002": "The saved analysis has not been shared with you.",

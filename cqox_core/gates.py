@@ -14,6 +14,11 @@ means and what to do next. Names are stable (CLI_CONTRACT.md).
 | vif                   | max variance inflation factor            | < 10      | otherwise | never  |
 | separation            | propensity-score AUC                     | < 0.90    | < 0.99    | ≥ 0.99 |
 | treatment_variation   | size of the smaller arm                  | ≥ 30      | ≥ 10      | < 10   |
+| site_overlap          | share of target rows in study's range    | ≥ 0.90    | ≥ 0.80    | < 0.80 |
+
+site_overlap (transport) reads ``site_overlap_share``: the share of target-population rows whose
+estimated chance of belonging to the target (the sampling score) lies within the range seen among
+the study's rows.
 
 weight_ratio keeps its name but reads ``top_weight_share`` (diagnostics.weights):
 the share of an arm's total weight carried by its 1% heaviest units (a point of
@@ -143,11 +148,23 @@ def evaluate_gates(result: EffectResult) -> list[Gate]:
                       "(with equal weights they would carry 1%; below 20% is good).",
             "Trim or truncate extreme weights (e.g. trim=0.05) and check the estimate barely moves."),
         _vif_gate(d),
+        site_overlap_gate(d),
         separation_gate(d),
         _variation_gate(d),
         *design_gates(d),
     ]
     return [g for g in gates if g is not None]
+
+
+def site_overlap_gate(d: dict[str, Any]) -> Gate | None:
+    """Transport: how much of the target population resembles someone in the study (``site_overlap_share``)."""
+    return _threshold_gate(
+        "site_overlap", d, "site_overlap_share", 0.90, 0.80, True,
+        lambda v: f"{v:.0%} of the target population has a counterpart in the study sample (its estimated chance "
+                  "of belonging to the target lies within the range seen among study units; 90% or more is "
+                  "comfortable).",
+        "Restrict the target population to the covariate range the study covers, or report the effect for that "
+        "part only; for the rest the transported effect is extrapolated by the outcome model.")
 
 
 def propensity_unfit(d: dict[str, Any]) -> bool:

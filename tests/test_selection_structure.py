@@ -108,7 +108,8 @@ def test_selection_recommends_the_panel_designs_and_cautions_the_cross_sectional
     for method in designs("panel") & {m for m, c in choices.items() if c.runnable}:
         assert choices[method].recommended and not choices[method].caution, method
     # the cross-sectional designs for a binary treatment (a dose-response needs a continuous dose)
-    cross = {m for m in designs("cross_section") if registry.get(m).requires.treatment != "continuous"}
+    cross = {m for m in designs("cross_section") if registry.get(m).requires.treatment != "continuous"
+             and set(registry.get(m).requires.roles) <= ROLES.assigned()}
     assert cross and cross <= {m for m, c in choices.items() if c.runnable}
     for method in cross:
         c = choices[method]

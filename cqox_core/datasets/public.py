@@ -120,6 +120,16 @@ def econml_dr_frame() -> pd.DataFrame:
 
 
 #: The ``cqox:<function>`` names :func:`load` accepts.
+def framing_frame() -> pd.DataFrame:
+    """The framing experiment (Brader, Valentino & Suhay 2008) as shipped, BSD-licensed, in statsmodels'
+    own test data (statsmodels/stats/tests/results/framing.csv): read from the installed package, not copied."""
+    from pathlib import Path
+
+    import statsmodels
+
+    return pd.read_csv(Path(statsmodels.__file__).parent / "stats" / "tests" / "results" / "framing.csv")
+
+
 def ope_bandit_frame() -> pd.DataFrame:
     """simulate_bandit(400, seed=3): the logged bandit the hand-computed OPE reference numbers use."""
     from .policy import simulate_bandit
@@ -128,4 +138,4 @@ def ope_bandit_frame() -> pd.DataFrame:
 
 
 FRAMES = {f.__name__: f for f in (organ_donations_frame, lmb_frame, rdrobust_senate_frame, mpdta_frame,
-                                  prop99_frame, econml_dr_frame, ope_bandit_frame)}
+                                  prop99_frame, econml_dr_frame, ope_bandit_frame, framing_frame)}
