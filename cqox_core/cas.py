@@ -466,8 +466,7 @@ def _placebo_in_time(result: EffectResult) -> Evidence | None:
 def _refutation(result: EffectResult) -> Evidence | None:
     """The share of the refuters run that passed (diagnostics.refutation, cqox_core.refuters)."""
     report = result.diagnostics.get("refutation")
-    share = _value(report.get("share_passed")) if isinstance(report, dict) else math.nan
-    if not math.isfinite(share):
+    if not isinstance(report, dict) or not math.isfinite(share := _value(report.get("share_passed"))):
         return None
     return (_clip01(share), f"{report.get('passed')} of {report.get('applicable')} refuters passed "
                             "(placebo treatment, random common cause, data subsets, dummy outcome)",
@@ -475,13 +474,12 @@ def _refutation(result: EffectResult) -> Evidence | None:
 
 
 def _specification_curve(result: EffectResult) -> Evidence | None:
-    """The share of alternative specifications agreeing in sign and significance (cqox_core.specification_curve)."""
+    """The share of alternative specifications that agree in sign and significance (specification_curve)."""
     curve = result.diagnostics.get("specification_curve")
-    share = _value(curve.get("share_agree")) if isinstance(curve, dict) else math.nan
-    if not math.isfinite(share):
+    if not isinstance(curve, dict) or not math.isfinite(share := _value(curve.get("share_agree"))):
         return None
-    return (_clip01(share), f"{share:.0%} of {curve.get('n_alternatives')} alternative specifications agree with it "
-                            "in sign and significance (specification curve)",
+    return (_clip01(share), f"{share:.0%} of {curve.get('n_alternatives')} alternative specifications reach its "
+                            "conclusion in sign and significance (specification curve)",
             {"specification_curve_share_agree": share})
 
 

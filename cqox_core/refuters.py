@@ -4,15 +4,16 @@ DoWhy's idea (Sharma & Kiciman 2020, arXiv:2011.04216, "refute"), our code: plai
 (method, dataset, roles, result), each returning what a sound estimate should give, what this one gave,
 pass or fail, and a plain sentence.
 
-| refuter             | change                                   | expected                       | passes when                                   |
-|---------------------|------------------------------------------|--------------------------------|-----------------------------------------------|
-| placebo_treatment   | the treatment permuted (across units'    | no effect                      | no more placebo intervals exclude zero than   |
-|                     | whole paths on a balanced panel)         |                                | chance allows (binomial tail > alpha)          |
-| random_common_cause | a covariate of pure noise added          | the estimate barely moves      | mean estimate within 1 original SE            |
-| data_subsets        | re-estimated on random 80% subsets       | estimates inside the original  | at least 90% of them inside                   |
-|                     | (of units, on a panel)                   | interval                       |                                               |
-| dummy_outcome       | the outcome replaced by noise            | no effect                      | as placebo_treatment                          |
-|                     | independent of everything                |                                |                                               |
+refuter             change                                        expected                   passes when
+------------------- --------------------------------------------- -------------------------- ---------------------------
+placebo_treatment   the treatment permuted (whole treatment       no effect                  no more intervals exclude
+                    paths across units on a balanced panel)                                  zero than chance allows
+random_common_cause a covariate of pure noise added               the estimate stays         mean estimate within 1
+                                                                                             original SE
+data_subsets        re-estimated on random 80% subsets            estimates inside the       at least 90% of them inside
+                    (of units, on a panel)                        original interval
+dummy_outcome       the outcome replaced by noise independent     no effect                  as placebo_treatment
+                    of everything
 
 Why these rules. A permuted treatment (or a noise outcome) has no effect, so each replicate's
 1 - alpha interval covers zero with probability 1 - alpha when the method's intervals are honest; the
@@ -228,14 +229,14 @@ def perturbed(job: RefitJob, dataset: Dataset) -> tuple[Dataset, Roles]:
     rng = replicate_rng(job)
     frame = dataset.frame
     if job.refuter == "placebo_treatment":
-        frame = frame.assign(**{roles.treatment: permuted_treatment(frame, roles, job.design, rng)})
+        frame = frame.assign(**{str(roles.treatment): permuted_treatment(frame, roles, job.design, rng)})
     elif job.refuter == "random_common_cause":
         frame = frame.assign(**{RANDOM_CAUSE: rng.standard_normal(frame.shape[0])})
         roles = roles.replace(covariates=(*roles.covariates, RANDOM_CAUSE))
     elif job.refuter == "data_subsets":
         frame = frame.take(subset_rows(frame, roles, job.design, rng)).reset_index(drop=True)
     elif job.refuter == "dummy_outcome":
-        frame = frame.assign(**{roles.outcome: noise_outcome(frame, roles, rng)})
+        frame = frame.assign(**{str(roles.outcome): noise_outcome(frame, roles, rng)})
     tag = f"{job.refuter}{job.replicate}"
     return Dataset(frame=frame, sha256=f"{dataset.sha256}:{tag}", source=dataset.source,
                    meta={"parent_sha256": dataset.sha256, "resample": tag}), roles
@@ -312,7 +313,8 @@ def not_applicable_reason(name: str, target: Target, dataset: Dataset) -> str | 
                     f"design ({target.design}) has its own placebo (a fake cutoff, instrument or date).")
         if target.design == "panel" and (not roles.unit or not roles.time
                                          or unit_path_matrix(dataset.frame, roles) is None):
-            return "Treatment paths can be exchanged between units only on a balanced panel (every unit in every period)."
+            return ("Treatment paths can be exchanged between units only on a balanced panel (every unit in "
+                    "every period).")
     if name == "random_common_cause" and not roles.covariates:
         return "The estimate uses no covariates, so there is no adjustment set to add a random one to."
     if name == "data_subsets" and target.design == "time_series":

@@ -638,7 +638,8 @@ def explain_away_text(found: dict[str, Any]) -> str:
         # so significance goes only with the estimate itself
         tail = "."
     else:
-        tail = f", and {multiplier_words(ka)} as strong to make it no longer statistically significant at the {level} level."
+        tail = (f", and {multiplier_words(ka)} as strong to make it no longer statistically significant at the "
+                f"{level} level.")
     return head + tail
 
 

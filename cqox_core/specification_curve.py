@@ -20,8 +20,8 @@ reaches the same conclusion in sign and significance: significant (its interval 
 same direction when the headline is significant, not significant when the headline is not (the sign
 of an estimate indistinguishable from zero says nothing, so it is not asked to match);
 ``share_agree`` is the share of the alternatives that agree, and feeds the robustness component of
-the CAS; ``share_same_sign`` is reported beside it. The *outlier* is the alternative farthest from the curve's median, in headline
-standard errors: the choice the answer depends on most.
+the CAS; ``share_same_sign`` is reported beside it. The *outlier* is the alternative farthest from the
+curve's median, in headline standard errors: the choice the answer depends on most.
 """
 from __future__ import annotations
 

@@ -12,7 +12,6 @@ import math
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import cqox_core as cq
