@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_lib import state
+from app_lib import robustness, state
 from app_lib.access import guard
 from app_lib.ui import figure, gate_table
 from cqox_core.visuals import balance_plot, cas_radar, overlap_plot, weight_plot
@@ -33,6 +33,8 @@ sens = r.get("sensitivity") or {}
 for key in ("e_value_text", "robustness_text"):
     if sens.get(key):
         st.info(sens[key])
+# sensitivity contour and paragraph; refuters and the specification curve on request (they rerun the page)
+robustness.render(method, analysis)
 
 st.subheader("Diagnostic plots")
 for builder, name in ((balance_plot, "balance"), (overlap_plot, "overlap"), (weight_plot, "weights")):

@@ -83,12 +83,16 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
             methods: Sequence[str] | None = None, estimand: str = "ate", alpha: float = 0.05, seed: int = 0,
             value_per_unit: float | None = None, cost_per_treated: float = 0.0,
             params: Mapping[str, dict[str, Any]] | None = None, on_progress: Progress | None = None,
-            better: str | None = None, min_effect: float | None = None, **role_kw: Any) -> Analysis:
+            better: str | None = None, min_effect: float | None = None, refute: bool = False,
+            specification_curve: bool = False, **role_kw: Any) -> Analysis:
     """Run the whole battery. Roles not given are filled by auto mapping; a method
     that cannot run records its typed error and the others still run. ``params``
     maps a method id to its own parameters. ``better`` ("higher" or "lower") says which
     direction of the outcome is good (None: the default for the outcome's name and the
-    domain); ``min_effect`` is the smallest improvement that matters, in outcome units."""
+    domain); ``min_effect`` is the smallest improvement that matters, in outcome units.
+    ``refute`` runs the refuters on every estimate (cqox_core.refuters: the refutation gate and the
+    score read them); ``specification_curve`` re-runs the headline across the reasonable
+    specifications (cqox_core.specification_curve; the score reads it)."""
     resolve_direction(better, None)  # a bad direction or minimum effect fails before any work
     check_min_effect(min_effect)
     from .domain import detect_domain
@@ -107,6 +111,15 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
     run = run_methods(dataset, resolved, todo, estimand=estimand, alpha=alpha, seed=seed, params=params,
                       on_progress=on_progress)
     results, errors, elapsed = run.results, run.errors, run.elapsed
+    if refute:
+        from .refuters import attach_refutations
+
+        results = {m: attach_refutations(r, dataset) for m, r in results.items()}
+    head = next((m for m in headline_order(resolved) if m in results), next(iter(results), None))
+    if specification_curve and head is not None:
+        from .specification_curve import attach_specification_curve, specification_curve as curve_of
+
+        results[head] = attach_specification_curve(results[head], curve_of(results[head], dataset, reuse=results))
     return assemble(dataset, mapping.to_dict(), domain.to_dict(), resolved, choices, results, errors, elapsed,
                     estimand=estimand, alpha=alpha, seed=seed, value_per_unit=value_per_unit,
                     cost_per_treated=cost_per_treated, better=better, min_effect=min_effect)

@@ -29,8 +29,12 @@ Formula (also in the README):
   1 - clip(|conventional - bias-corrected| / robust SE); synthetic control,
   leave-one-donor-out, clip(smallest gap / gap); interrupted time series,
   fake interruptions at every pre-period date with at least a quarter of the
-  pre-period on each side, 1 - mean clip(|fake level change| / |estimate|).
-  None available: 0.
+  pre-period on each side, 1 - mean clip(|fake level change| / |estimate|);
+  when they were run, the share of refuters passed (cqox_core.refuters) and
+  the share of specifications of the specification curve that agree with
+  the estimate in sign and significance (cqox_core.specification_curve).
+  None available: 0. (The refutation gate is therefore left out of validity:
+  it is robustness evidence, counted once, here.)
 - interpretability = 10 x transparency(method) x f(VIF), with transparency a
   registry attribute (1 for regression, 0.7 for cross-fitted AIPW) and
   f = 1 (max VIF < 10, or no VIF reported: no covariates), 0.8 (< 30), 0.6
@@ -60,7 +64,7 @@ WEIGHTS = {"validity": 0.35, "precision": 0.20, "robustness": 0.25, "interpretab
            "scalability": 0.10}
 STATUS_SCORE = {"pass": 1.0, "warn": 0.5, "fail": 0.0}
 #: Gates that say nothing about identification (collinearity does not bias the effect).
-NOT_VALIDITY = frozenset({"vif"})
+NOT_VALIDITY = frozenset({"vif", "refutation"})  # refutation: counted under robustness
 #: Treated / comparison units: the treatment_variation gate's bars, applied to units of a panel.
 UNITS_PASS, UNITS_WARN = 30, 10
 #: Points per segment of an interrupted time series: 12 recommended (Wagner et al. 2002), 8 at least.
@@ -488,10 +492,32 @@ def _placebo_in_time(result: EffectResult) -> Evidence | None:
                             f"{_num(max(levels))})", {"placebo_in_time_ratio": mean_ratio, "placebo_dates": len(levels)})
 
 
+def _refutation(result: EffectResult) -> Evidence | None:
+    """The share of the refuters run that passed (diagnostics.refutation, cqox_core.refuters)."""
+    report = result.diagnostics.get("refutation")
+    if not isinstance(report, dict) or not math.isfinite(share := _value(report.get("share_passed"))):
+        return None
+    return (_clip01(share), f"{report.get('passed')} of {report.get('applicable')} refuters passed "
+                            "(placebo treatment, random common cause, data subsets, dummy outcome)",
+            {"refutation_share_passed": share})
+
+
+def _specification_curve(result: EffectResult) -> Evidence | None:
+    """The share of alternative specifications that agree in sign and significance (specification_curve)."""
+    curve = result.diagnostics.get("specification_curve")
+    if not isinstance(curve, dict) or not math.isfinite(share := _value(curve.get("share_agree"))):
+        return None
+    return (_clip01(share), f"{share:.0%} of {curve.get('n_alternatives')} alternative specifications reach its "
+                            "conclusion in sign and significance (specification curve)",
+            {"specification_curve_share_agree": share})
+
+
 def robustness(result: EffectResult, others: Sequence[EffectResult] = ()) -> Part:
     found = [e for e in (_e_value(result), _robustness_value(result), _agreement(result, others),
-                         _alternative_estimators(result), _mediator_confounding(result), _anderson_rubin(result), _bias_correction(result), _leave_one_out(result),
-                         _placebo_in_time(result)) if e is not None]
+                         _alternative_estimators(result), _mediator_confounding(result), _anderson_rubin(result),
+                         _bias_correction(result), _leave_one_out(result), _placebo_in_time(result),
+                         _refutation(result), _specification_curve(result))
+             if e is not None]
     if not found:
         return 0.0, ("No sensitivity analysis, design check or comparable second estimate is available to judge "
                      "robustness, so it is not credited."), {}

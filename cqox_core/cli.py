@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--effects-out", default=None, metavar="PATH")
+    p.add_argument("--refute", action="store_true",
+                   help="also run the refuters (placebo treatment, random common cause, data subsets, dummy outcome)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("analyze", help="the whole battery: map, detect, select, estimate, gates, CAS")
     p.add_argument("data")
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--value-per-unit", type=float, default=None,
                    help="value of one unit of improvement of the outcome (money view)")
     p.add_argument("--cost-per-treated", type=float, default=0.0)
+    p.add_argument("--refute", action="store_true", help="also run the refuters on every estimate")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("users", help="manage app users: add, remove, list, set-role, unlock")
     usub = p.add_subparsers(dest="users_command", parser_class=_Parser)
@@ -210,6 +213,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     dataset = load(args.data)
     result = estimate(args.method, dataset, estimand=args.estimand, alpha=args.alpha, seed=args.seed,
                       **role_kwargs(args), **parse_params(args.param))
+    if args.refute:
+        from .refuters import attach_refutations
+
+        result = attach_refutations(result, dataset)
     if args.effects_out:
         to_safe_csv(result.tidy(), args.effects_out)
     if args.json:
@@ -225,6 +232,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     if "robustness_value" in sens:
         print(f"  robustness value {_fmt(sens.get('robustness_value'))} "
               f"(at alpha: {_fmt(sens.get('robustness_value_alpha'))})")
+    if sens.get("sensitivity_text"):
+        print(f"  sensitivity: {sens['sensitivity_text']}")
+    for r in (result.diagnostics.get("refutation") or {}).get("refuters", []):
+        print(f"  refuter [{r['status'].upper()}] {r['text']}")
     for w in result.warnings:
         print(f"  note: {w}")
     return 0
@@ -237,7 +248,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     dataset = load(args.data)
     report = analyze(dataset, estimand=args.estimand, alpha=args.alpha, seed=args.seed,
                      value_per_unit=args.value_per_unit, cost_per_treated=args.cost_per_treated,
-                     better=args.better, min_effect=args.min_effect, **role_kwargs(args))
+                     better=args.better, min_effect=args.min_effect, refute=args.refute, **role_kwargs(args))
     if args.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
         return 0

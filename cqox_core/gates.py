@@ -15,10 +15,14 @@ means and what to do next. Names are stable (CLI_CONTRACT.md).
 | separation            | propensity-score AUC                     | < 0.90    | < 0.99    | ≥ 0.99 |
 | treatment_variation   | size of the smaller arm                  | ≥ 30      | ≥ 10      | < 10   |
 | site_overlap          | share of target rows in study's range    | ≥ 0.90    | ≥ 0.80    | < 0.80 |
+| refutation            | share of the refuters run that passed    | 1 (all)   | ≥ 0.50    | < 0.50 |
 
 site_overlap (transport) reads ``site_overlap_share``: the share of target-population rows whose
 estimated chance of belonging to the target (the sampling score) lies within the range seen among
 the study's rows.
+
+refutation reads ``diagnostics.refutation`` (cqox_core.refuters: placebo treatment, random common
+cause, data subsets, dummy outcome), present only when the refuters were asked for.
 
 weight_ratio keeps its name but reads ``top_weight_share`` (diagnostics.weights):
 the share of an arm's total weight carried by its 1% heaviest units (a point of
@@ -152,6 +156,7 @@ def evaluate_gates(result: EffectResult) -> list[Gate]:
         separation_gate(d),
         _variation_gate(d),
         *design_gates(d),
+        refutation_gate(d),
     ]
     return [g for g in gates if g is not None]
 
@@ -293,3 +298,23 @@ def effective_points_gate(d: dict[str, Any]) -> Gate | None:
                 "Check that the estimate holds at a wider and a narrower bandwidth (--param h=VALUE); with a "
                 "running variable this coarse, compare honest intervals for a discrete score (Kolesar & Rothe "
                 "2018) or a local-randomization analysis of the cells next to the cutoff.")
+
+
+def refutation_gate(d: dict[str, Any]) -> Gate | None:
+    """The refuters that were run (cqox_core.refuters): pass when all passed, warn when at least half did."""
+    report = d.get("refutation")
+    if not isinstance(report, dict) or not report.get("applicable"):
+        return None
+    run = [r for r in report.get("refuters", []) if r.get("status") != "not_applicable"]
+    passed = [r for r in run if r.get("status") == "pass"]
+    share = len(passed) / len(run)
+    status = _status(share, lambda v: v >= 1.0, lambda v: v >= 0.5)
+    failed = [r["title"].lower() for r in run if r.get("status") != "pass"]
+    msg = (f"The estimate survived all {len(run)} refuters (placebo treatment, noise covariate, subsets, noise "
+           "outcome, where they apply): it behaves as a real effect should." if status == "pass" else
+           f"{len(passed)} of {len(run)} refuters passed; failed: {', '.join(failed)}. "
+           + " ".join(r["text"] for r in run if r.get("status") != "pass"))
+    step = ("" if status == "pass" else "Read each failed refuter's sentence: a failed placebo or dummy outcome points "
+            "to intervals that are too narrow, a failed subset or noise covariate to an estimate a few rows or the "
+            "adjustment set drive. Compare with other estimators and the specification curve.")
+    return Gate("refutation", status, share, 1.0, msg, step)

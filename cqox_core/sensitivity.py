@@ -10,7 +10,17 @@ to explain this away?":
   82:39) for regression adjustment, on the partial-R² scale, computed from the
   additive OLS fit Y ~ 1 + T + X (with a many-level covariate's fixed effects
   absorbed when it has one: the partial R² of T after them, t² / (t² + dof)
-  with dof = n - k - the number of fixed effects, as the model with dummies).
+  with dof = n - k - the number of fixed effects, as the model with dummies),
+  with the bias contour (the adjusted estimate over a grid of the partial R²
+  of a hypothetical confounder with the treatment and with the outcome) and the
+  multiple of the strongest measured covariate a confounder would need to be
+  to explain the effect away;
+* Rosenbaum's Γ bounds (Rosenbaum 2002, Observational Studies, ch. 4) for
+  matched designs (psm): the largest odds ratio of hidden bias in treatment
+  assignment at which the one-sided signed-rank (and sign) test of the
+  matched differences stays significant;
+
+and one plain paragraph saying all of it (``sensitivity_text``).
 
 Everything below is a small pure function over numbers or arrays;
 ``sensitivity_report`` assembles them for one result and ``attach_sensitivity``
@@ -484,6 +494,155 @@ def benchmark_table(y: np.ndarray, d: np.ndarray, X: np.ndarray, names: tuple[st
             for j in picked for k in multipliers]
 
 
+# --------------------------------------------------------------------------
+# Bias contour and "k times as strong as" (Cinelli & Hazlett 2020, Sec. 4-6)
+# --------------------------------------------------------------------------
+
+#: Grid points per axis of the contour attached to every regression (small: it travels with the result)
+#: and of the full panel (the ``sensitivity`` method); sensemakr's plots use 400 for drawing only.
+CONTOUR_POINTS = 25
+CONTOUR_POINTS_FULL = 81
+#: sensemakr's default axis limit (ovb_contour_plot: lim = max(0.4, 1.2 x the largest bound), below 1).
+CONTOUR_MIN_LIMIT = 0.4
+CONTOUR_MAX_LIMIT = 1.0 - 1e-12
+
+
+def adjusted_surface(estimate: float, se: float, dof: float, r2dz_x: np.ndarray,
+                     r2yz_dx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adjusted estimate and t on arrays of (R²_{D~Z|X}, R²_{Y~Z|D,X}), vectorised.
+
+    The bias |b| = se sqrt(dof) sqrt(R²_yz R²_dz / (1 - R²_dz)) moves the estimate toward zero and the
+    SE becomes se sqrt((1 - R²_yz) / (1 - R²_dz)) sqrt(dof / (dof - 1)) (Cinelli & Hazlett 2020, the
+    bias and SE in partial-R² form; sensemakr's adjusted_estimate and adjusted_t with reduce=TRUE).
+    """
+    bias = se * math.sqrt(dof) * np.sqrt(r2yz_dx * r2dz_x / (1.0 - r2dz_x))
+    adjusted = math.copysign(1.0, estimate) * (abs(estimate) - bias)
+    new_se = se * np.sqrt((1.0 - r2yz_dx) / (1.0 - r2dz_x)) * math.sqrt(dof / (dof - 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return adjusted, adjusted / new_se
+
+
+def contour_limit(bounds: list[float]) -> float:
+    """Axis limit as sensemakr's ovb_contour_plot: max(0.4, 1.2 x the largest bound shown), below 1."""
+    finite = [b for b in bounds if math.isfinite(b)]
+    return min(max([CONTOUR_MIN_LIMIT, *(1.2 * b for b in finite)]), CONTOUR_MAX_LIMIT)
+
+
+def bias_contour(estimate: float, se: float, dof: float, *, alpha: float, benchmarks: list[dict[str, Any]],
+                 points: int = CONTOUR_POINTS, robustness: float = math.nan) -> dict[str, Any]:
+    """Data of the "sensitivity_contour" figure: adjusted estimate and t over a grid, with the benchmarks.
+
+    ``adjusted_estimate[i][j]`` is the estimate had a confounder with R²_{Y~Z|D,X} = r2yz_dx[i] and
+    R²_{D~Z|X} = r2dz_x[j] been included (rows: outcome axis, as sensemakr's z_axis). The benchmark
+    points are the bounds of ``benchmark_table`` (k times as strong as an observed covariate). Unlike
+    sensemakr the axes also reach 1.2 x the robustness value, so the line where the estimate is zero shows.
+    """
+    shown = [b for b in benchmarks if "adjusted_estimate" in b]
+    x = np.linspace(0.0, contour_limit([robustness, *(b["r2dz_x"] for b in shown)]), points)
+    y = np.linspace(0.0, contour_limit([robustness, *(b["r2yz_dx"] for b in shown)]), points)
+    grid_x, grid_y = np.meshgrid(x, y)
+    adjusted, t_values = adjusted_surface(estimate, se, dof, grid_x, grid_y)
+    return {
+        "r2dz_x": x.tolist(), "r2yz_dx": y.tolist(),
+        "adjusted_estimate": adjusted.tolist(), "adjusted_t": t_values.tolist(),
+        "estimate": estimate, "std_error": se, "dof": dof, "threshold": 0.0,
+        "t_threshold": abs(t_quantile(alpha / 2, dof - 1)),
+        "benchmarks": [{"label": f"{b['kd']:g}x {b['covariate']}", "covariate": b["covariate"], "kd": b["kd"],
+                        "r2dz_x": b["r2dz_x"], "r2yz_dx": b["r2yz_dx"],
+                        "adjusted_estimate": b["adjusted_estimate"], "adjusted_t": b["adjusted_t"]}
+                       for b in shown],
+        "source": RV_SOURCE + ": the bias in partial-R² form, as sensemakr's ovb_contour_plot",
+    }
+
+
+def strength_bound(r2dxj_x: float) -> float:
+    """The largest multiple k of covariate X_j's strength a confounder can have: k r2dxj < 1 - r2dxj.
+
+    Both implied partial R²s of ``benchmark_bound`` (with the treatment, and the confounder's with X_j)
+    reach 1 exactly there.
+    """
+    return math.inf if r2dxj_x <= 0 else (1.0 - r2dxj_x) / r2dxj_x
+
+
+def explain_away_multiplier(r2dxj_x: float, r2yxj_dx: float, estimate: float, se: float, dof: float, *,
+                            alpha: float | None = None) -> float:
+    """Smallest k such that a confounder k times as strong as X_j (kd = ky = k) explains the estimate away.
+
+    Without ``alpha``: the adjusted estimate reaches 0; with it: the adjusted t falls to the critical
+    value t*_{alpha/2, dof-1} (no longer significant; 0 when it already is not). Infinite when no
+    possible confounder of that kind would do it (e.g. X_j is unrelated to the treatment). The gap is
+    scanned on a geometric grid of k and the first crossing refined by Brent's method.
+    """
+    from scipy.optimize import brentq
+
+    if not (math.isfinite(estimate) and se > 0 and dof > 1):
+        return math.nan
+    crit = abs(t_quantile(alpha / 2, dof - 1)) if alpha is not None else 0.0
+
+    def gap(k: float) -> float:
+        r2dz, r2yz = benchmark_bound(r2dxj_x, r2yxj_dx, k)
+        if math.isnan(r2dz):
+            return -1.0        # beyond the possible range: treat as explained (the scan stops before)
+        adjusted, t_value = adjusted_surface(estimate, se, dof, np.array(r2dz), np.array(r2yz))
+        if alpha is None:
+            return float(math.copysign(1.0, estimate) * adjusted)
+        return float(math.copysign(1.0, estimate) * t_value) - crit
+
+    if alpha is not None and abs(estimate / se) * math.sqrt((dof - 1) / dof) <= crit:
+        return 0.0
+    top = strength_bound(r2dxj_x)
+    top = 1e6 if math.isinf(top) else top * (1 - 1e-9)
+    grid = np.geomspace(1e-4, top, 200)
+    previous = 0.0
+    for k in grid:
+        if gap(float(k)) <= 0:
+            return float(brentq(gap, previous, float(k), xtol=1e-10)) if previous > 0 else float(k)
+        previous = float(k)
+    return math.inf
+
+
+def explain_away(benchmarks: list[dict[str, Any]], estimate: float, se: float, dof: float,
+                 alpha: float) -> dict[str, Any] | None:
+    """How many times as strong as the most influential covariate a confounder must be (zero / not significant)."""
+    first = next((b for b in benchmarks if b.get("kd") == 1.0), None)
+    if first is None:
+        return None
+    args = (first["r2dxj_x"], first["r2yxj_dx"], estimate, se, dof)
+    return {"covariate": first["covariate"], "multiplier_zero": explain_away_multiplier(*args),
+            "multiplier_significance": explain_away_multiplier(*args, alpha=alpha), "alpha": alpha}
+
+
+def multiplier_words(k: float) -> str:
+    return "any number of times" if math.isinf(k) else f"{k:.2g} times"
+
+
+def explain_away_text(found: dict[str, Any]) -> str:
+    """The benchmark comparison in one sentence: "an unmeasured confounder would need to be X times as strong ..."."""
+    k0, ka, name = found["multiplier_zero"], found["multiplier_significance"], found["covariate"]
+    level = f"{found['alpha']:.0%}"
+    if math.isinf(k0):
+        head = (f"No unmeasured confounder of the kind of '{name}' (the most influential measured covariate), "
+                "however many times stronger, could explain the effect away")
+    elif k0 < 1:
+        head = (f"An unmeasured confounder only {k0:.2g} times as strong as '{name}' (the most influential measured "
+                "covariate), in how much of the treatment and of the outcome it explains, would explain the effect "
+                "away: the estimate is fragile")
+    else:
+        head = (f"An unmeasured confounder would need to be {k0:.2g} times as strong as '{name}' (the most "
+                "influential measured covariate), in how much of the treatment and of the outcome it explains, "
+                "to explain the effect away")
+    if ka == 0:
+        tail = f"; the estimate is already not statistically significant at the {level} level."
+    elif math.isinf(ka) or (math.isfinite(k0) and ka >= 0.99 * k0):
+        # e.g. a covariate whose bound already explains all residual outcome variance: the adjusted SE is 0,
+        # so significance goes only with the estimate itself
+        tail = "."
+    else:
+        tail = (f", and {multiplier_words(ka)} as strong to make it no longer statistically significant at the "
+                f"{level} level.")
+    return head + tail
+
+
 def robustness_text(rv: float, rv_alpha: float, alpha: float, benchmarks: list[dict[str, Any]]) -> str:
     """The robustness values, and the strongest benchmark, in plain language."""
     if not math.isfinite(rv):
@@ -497,15 +656,16 @@ def robustness_text(rv: float, rv_alpha: float, alpha: float, benchmarks: list[d
         text += f"; the estimate is already not statistically significant at the {alpha:.0%} level."
     first = next((b for b in benchmarks if b.get("kd") == 1.0 and "adjusted_estimate" in b), None)
     if first is not None:
+        t_text = f" (t = {first['adjusted_t']:.2f})" if math.isfinite(first["adjusted_t"]) else ""
         text += (f" For comparison, a confounder as strong as '{first['covariate']}' (the most influential "
-                 f"measured covariate) would move the estimate to {first['adjusted_estimate']:.4g} "
-                 f"(t = {first['adjusted_t']:.2f}).")
+                 f"measured covariate) would move the estimate to {first['adjusted_estimate']:.4g}{t_text}.")
     return text
 
 
-def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles,
-                      max_benchmarks: int = MAX_BENCHMARKS) -> tuple[dict[str, Any], dict[str, str]]:
-    """RV, RV_alpha, the treatment's partial R² and covariate benchmarks for regression adjustment."""
+def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles, max_benchmarks: int = MAX_BENCHMARKS,
+                      contour_points: int = CONTOUR_POINTS) -> tuple[dict[str, Any], dict[str, str]]:
+    """RV, RV_alpha, the treatment's partial R², covariate benchmarks, the bias contour and the multiple of
+    the strongest covariate that would explain the effect away, for regression adjustment."""
     diag = result.diagnostics
     coef, t_stat, dof = float(diag["additive_coef"]), float(diag["additive_t"]), float(diag["additive_dof"])
     rv = robustness_value(t_stat, dof, q=1.0)
@@ -534,10 +694,152 @@ def robustness_report(result: EffectResult, dataset: Dataset, roles: Roles,
         skipped["benchmarks"] = f"Benchmarks could not be computed: {exc}."
     out["benchmarks"] = benchmarks
     out["robustness_text"] = robustness_text(rv, rv_alpha, result.alpha, benchmarks)
+    se = coef / t_stat if t_stat != 0 else math.nan
+    if math.isfinite(se) and se > 0 and dof > 1:
+        # the contour needs only the additive fit's estimate, SE and dof: absorbed fixed effects are in them
+        out["contour"] = bias_contour(coef, se, dof, alpha=result.alpha, benchmarks=benchmarks,
+                                      points=contour_points, robustness=rv)
+        found = explain_away(benchmarks, coef, se, dof, result.alpha)
+        if found is not None:
+            out["explain_away"] = found
+            out["explain_away_text"] = explain_away_text(found)
     if math.isfinite(result.estimate) and not math.isclose(coef, result.estimate, rel_tol=1e-9, abs_tol=1e-12):
         out["robustness_text"] += (f" These figures refer to the additive model's coefficient ({coef:.4g}); "
                                    f"the headline estimate ({result.estimate:.4g}) comes from the interacted model.")
     return out, skipped
+
+
+# --------------------------------------------------------------------------
+# Rosenbaum bounds for matched designs (Rosenbaum 2002, Observational Studies, ch. 4)
+# --------------------------------------------------------------------------
+
+ROSENBAUM_SOURCE = "Rosenbaum (2002), Observational Studies, 2nd ed., ch. 4; rbounds' psens (Keele 2010)"
+#: Γ values of the table (rbounds prints 1, 2, ...; the finer start shows where small biases bite).
+GAMMA_TABLE = (1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
+GAMMA_SEARCH_MAX = 1e6
+
+
+def signed_rank_bounds(differences: np.ndarray, gamma: float) -> tuple[float, float]:
+    """Lower and upper bounds of the one-sided signed-rank p-value at hidden bias Γ (normal approximation).
+
+    Zero differences are dropped and |d| ranked with average ranks q_i; T = sum of q_i over d_i > 0.
+    Under Γ the upper bound treats each sign as positive with probability p+ = Γ / (1 + Γ):
+    E = p+ sum q_i, V = p+ (1 - p+) sum q_i², p = 1 - Φ((T - E) / sqrt V) (Rosenbaum 2002, Sec. 4.3.3;
+    rbounds' psens, whose formulas these are). The lower bound uses p- = 1 / (1 + Γ). At Γ = 1 both
+    are the usual (tie-corrected) Wilcoxon signed-rank test without continuity correction.
+    """
+    d = differences[differences != 0]
+    if d.size == 0:
+        return math.nan, math.nan
+    ranks = stats.rankdata(np.abs(d))
+    t_stat = float(ranks[d > 0].sum())
+    out = []
+    for p in (1.0 / (1.0 + gamma), gamma / (1.0 + gamma)):
+        mean, var = p * ranks.sum(), p * (1 - p) * float(np.sum(ranks ** 2))
+        out.append(float(stats.norm.sf((t_stat - mean) / math.sqrt(var))))
+    return out[0], out[1]
+
+
+def sign_test_bound(differences: np.ndarray, gamma: float) -> float:
+    """Upper bound of the one-sided sign-test p-value at Γ: P(Binomial(n, Γ / (1 + Γ)) >= #positive), exact."""
+    d = differences[differences != 0]
+    if d.size == 0:
+        return math.nan
+    return float(stats.binom.sf(int(np.sum(d > 0)) - 1, d.size, gamma / (1.0 + gamma)))
+
+
+def critical_gamma(bound: Callable[[float], float], alpha: float) -> float:
+    """The largest Γ at which the upper-bound p-value stays below ``alpha`` (1 when it is not below at Γ = 1).
+
+    The upper bound grows with Γ (p+ does), so the crossing is unique; found by Brent's method on log Γ.
+    """
+    from scipy.optimize import brentq
+
+    if not bound(1.0) < alpha:
+        return 1.0
+    if bound(GAMMA_SEARCH_MAX) < alpha:
+        return math.inf
+    return float(math.exp(brentq(lambda g: bound(math.exp(g)) - alpha, 0.0, math.log(GAMMA_SEARCH_MAX),
+                                 xtol=1e-10)))
+
+
+def rosenbaum_bounds(differences: np.ndarray, alpha: float,
+                     gammas: tuple[float, ...] = GAMMA_TABLE) -> dict[str, Any]:
+    """Γ bounds of matched differences oriented so the estimated effect is positive (see ``signed_rank_bounds``)."""
+    d = np.asarray(differences, dtype=float)
+    table = []
+    for g in gammas:
+        low, high = signed_rank_bounds(d, g)
+        table.append({"gamma": g, "p_lower": low, "p_upper": high, "p_upper_sign_test": sign_test_bound(d, g)})
+    return {"rosenbaum_gamma": critical_gamma(lambda g: signed_rank_bounds(d, g)[1], alpha),
+            "rosenbaum_gamma_sign_test": critical_gamma(lambda g: sign_test_bound(d, g), alpha),
+            "rosenbaum_pairs": int(np.sum(d != 0)), "rosenbaum_zero_differences": int(np.sum(d == 0)),
+            "rosenbaum_alpha": alpha, "rosenbaum_table": table}
+
+
+def rosenbaum_text(found: dict[str, Any]) -> str:
+    gamma, level = found["rosenbaum_gamma"], f"{found['rosenbaum_alpha']:.0%}"
+    pairs = found["rosenbaum_pairs"]
+    if gamma <= 1.0:
+        return (f"Even without hidden bias the matched comparison is not significant at the {level} level "
+                f"(one-sided signed-rank test over {pairs} matched differences), so there is nothing for an "
+                "unmeasured confounder to explain away (Rosenbaum's Γ = 1).")
+    shown = "more than a million" if math.isinf(gamma) else f"{gamma:.2f}"
+    return (f"Within matched pairs, an unmeasured confounder would need to change the odds of treatment by a "
+            f"factor of {shown} (Rosenbaum's Γ) before the matched comparison stopped being significant at the "
+            f"{level} level (one-sided signed-rank test over {pairs} matched differences; the sign test allows "
+            f"Γ = {found['rosenbaum_gamma_sign_test']:.2f}).")
+
+
+def psm_params(result: EffectResult) -> dict[str, Any]:
+    """psm's parameters behind ``result`` (a wrapper's inner_params), with psm's defaults filled in."""
+    from . import registry
+
+    params = dict(result.params or {})
+    if result.method != "psm":
+        params = {**dict(params.get("inner_params") or {}), "seed": params.get("seed", 0)}
+    spec = registry.get("psm")
+    return {**spec.defaults, **{k: v for k, v in params.items() if k in spec.defaults or k == "seed"}}
+
+
+def matched_differences(result: EffectResult, dataset: Dataset, roles: Roles) -> np.ndarray:
+    """Treated-minus-control outcome difference of each matched target unit, re-matched as psm did.
+
+    A target matched to several units (k > 1, or ties) contributes its difference with their mean: a
+    matched set, the paired analogue rbounds uses. Matches with replacement may reuse a control,
+    which Rosenbaum's pair theory does not model; the bounds are then approximate, as rbounds' are
+    on such matches. The reproduction is checked against the estimate.
+    """
+    from .estimators import psm as matching
+    from .estimators._common import cache_key
+    from .nuisance import propensity
+
+    params = psm_params(result)
+    prep = prepare(dataset, roles)
+    fit = propensity(prep.X, prep.t, key=cache_key(dataset, roles, "logit"))
+    score = fit.linear_predictor
+    caliper = params["caliper"]
+    width = None if caliper is None else caliper * matching.pooled_sd(score, prep.t)
+    directions = matching.run_matching(score, prep.y, prep.t, result.estimand, k=int(params["k"]), caliper=width,
+                                       replace=bool(params["replace"]), order=params["order"],
+                                       seed=int(params["seed"]))
+    differences = np.concatenate([d.effects(prep.y) for d in directions])
+    if differences.size == 0 or not math.isclose(float(differences.mean()), result.estimate, rel_tol=1e-9,
+                                                 abs_tol=1e-9 * max(1.0, abs(result.estimate))):
+        raise ValueError("the matches could not be reproduced from the result's parameters")
+    return differences
+
+
+def rosenbaum_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[dict[str, Any], dict[str, str]]:
+    spec = design_spec(result)
+    if spec is None or spec.id != "psm":
+        return {}, {"rosenbaum_gamma": "Rosenbaum's bounds are computed for matched designs (psm), whose "
+                                       "estimate compares matched treated and control units."}
+    if not math.isfinite(result.estimate) or result.estimate == 0:
+        return {}, {"rosenbaum_gamma": "The estimate is zero or not a finite number: there is no direction to test."}
+    oriented = math.copysign(1.0, result.estimate) * matched_differences(result, dataset, roles)
+    found = rosenbaum_bounds(oriented, result.alpha)
+    return {**found, "rosenbaum_text": rosenbaum_text(found)}, {}
 
 
 # --------------------------------------------------------------------------
@@ -553,6 +855,13 @@ def treatment_is_binary(result: EffectResult, dataset: Dataset, roles: Roles) ->
     return is_binary_treatment(dataset, roles)
 
 
+def wrapped_method(result: EffectResult) -> str | None:
+    """The method a wrapper (bootstrap, sensitivity) ran, from its diagnostics or parameters; None otherwise."""
+    inner = ((result.diagnostics.get("bootstrap") or {}).get("of") or result.diagnostics.get("sensitivity_of")
+             or (result.params or {}).get("of"))
+    return str(inner) if inner else None
+
+
 def design_spec(result: EffectResult) -> Any:
     """The registry spec of the design behind ``result`` (a bootstrap's: the method it resampled); None if unknown."""
     from . import registry
@@ -560,7 +869,7 @@ def design_spec(result: EffectResult) -> Any:
     try:
         spec = registry.get(result.method)
         if spec.design == "wrapper":
-            inner = (result.diagnostics.get("bootstrap") or {}).get("of")
+            inner = wrapped_method(result)
             spec = registry.get(inner) if inner else spec
     except CQOxError:
         return None
@@ -601,37 +910,71 @@ def e_value_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[
     return e_value_report(result.estimate, result.ci_lower, result.ci_upper, result.alpha, prep.y, prep.t), {}
 
 
-def robustness_part(result: EffectResult, dataset: Dataset, roles: Roles) -> tuple[dict[str, Any], dict[str, str]]:
-    if result.method != "regression_adjustment":
+def robustness_part(result: EffectResult, dataset: Dataset, roles: Roles,
+                    full: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+    spec = design_spec(result)
+    if spec is None or spec.id != "regression_adjustment":
         return {}, {"robustness_value": "The robustness value is computed for regression adjustment, whose "
                                         "estimate is a regression coefficient (Cinelli & Hazlett 2020)."}
     if not {"additive_coef", "additive_t", "additive_dof"} <= set(result.diagnostics):
         return {}, {"robustness_value": "The regression fit did not report the additive model's t statistic."}
+    if full:
+        return robustness_report(result, dataset, roles, max_benchmarks=FULL_MAX_BENCHMARKS,
+                                 contour_points=CONTOUR_POINTS_FULL)
     return robustness_report(result, dataset, roles)
 
 
-def sensitivity_report(result: EffectResult, dataset: Dataset, roles: Roles) -> dict[str, Any]:
+def sensitivity_paragraph(report: dict[str, Any]) -> str:
+    """All of the panel in one plain paragraph: the benchmark comparison (regression) or Rosenbaum's Γ
+    (matching) first, then the E-value; empty when nothing applies."""
+    parts = [report[k] for k in ("explain_away_text", "rosenbaum_text") if report.get(k)]
+    e = report.get("e_value")
+    if isinstance(e, (int, float)) and math.isfinite(e) and e > 1:
+        e_ci = report.get("e_value_ci")
+        ci = (f" ({e_ci:.2f} for the confidence interval to include no effect)"
+              if isinstance(e_ci, (int, float)) and math.isfinite(e_ci) and e_ci > 1 else
+              " (the confidence interval already includes no effect)" if e_ci == 1.0 else "")
+        parts.append(f"On the risk-ratio scale, it would need to be associated with both the treatment and the "
+                     f"outcome by a risk ratio of {e:.2f} each, beyond the measured covariates (E-value){ci}.")
+    return " ".join(parts)
+
+
+#: Benchmarks of the full panel: every covariate (capped so the table stays readable).
+FULL_MAX_BENCHMARKS = 20
+
+
+def sensitivity_report(result: EffectResult, dataset: Dataset, roles: Roles, *, full: bool = False) -> dict[str, Any]:
     """Every sensitivity analysis that applies to ``result``; the others listed under ``not_applicable``.
 
     Each part runs on its own, so a failure in one (reported under ``error``)
-    does not hide the other.
+    does not hide the others. ``full`` (the ``sensitivity`` method) benchmarks more covariates and
+    draws the contour on a finer grid.
     """
     report: dict[str, Any] = {}
     not_applicable: dict[str, str] = {}
     sources: dict[str, str] = {}
     errors: list[str] = []
-    for name, part, source in (("e_value", e_value_part, EVALUE_SOURCE),
-                               ("robustness_value", robustness_part, RV_SOURCE)):
+    parts: tuple[tuple[str, Callable[..., tuple[dict[str, Any], dict[str, str]]], str], ...] = (
+        ("e_value", e_value_part, EVALUE_SOURCE),
+        ("robustness_value", functools.partial(robustness_part, full=full), RV_SOURCE),
+        ("rosenbaum_gamma", rosenbaum_part, ROSENBAUM_SOURCE))
+    for name, part, source in parts:
         try:
             values, skipped = part(result, dataset, roles)
         except Exception as exc:  # noqa: BLE001 -- reported below, never raised
-            errors.append(f"The {name.replace('_', ' ')} could not be computed on this data: {exc}")
+            label = "Rosenbaum bound" if name == "rosenbaum_gamma" else name.replace("_", " ")
+            errors.append(f"The {label} could not be computed on this data: {exc}")
             continue
         report.update(values)
         not_applicable.update(skipped)
         if values:
             sources[name] = source
     report["sources"] = sources
+    text = sensitivity_paragraph(report)
+    if text:
+        report["sensitivity_text"] = text
+    if full:
+        report["panel"] = "full"
     if not_applicable:
         report["not_applicable"] = not_applicable
     if errors:
@@ -640,7 +983,12 @@ def sensitivity_report(result: EffectResult, dataset: Dataset, roles: Roles) -> 
 
 
 def attach_sensitivity(result: EffectResult, dataset: Dataset, roles: Roles) -> EffectResult:
-    """The result with its sensitivity report; a failure here is reported, never raised."""
+    """The result with its sensitivity report; a failure here is reported, never raised.
+
+    A result that already carries the full panel (the ``sensitivity`` method computed it) keeps it.
+    """
+    if (result.sensitivity or {}).get("panel") == "full":
+        return result
     try:
         with np.errstate(all="ignore"):
             report = sensitivity_report(result, dataset, roles)

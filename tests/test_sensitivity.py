@@ -32,6 +32,11 @@ of female come from PySensemakr 0.0.8 and statsmodels with this script:
     for t, dof in ((10.0, 5), (30.0, 20)):
         print(smkr.robustness_value(t_statistic=t, dof=dof, alpha=0.05))  # 0.860611340212181, 0.9732485701460734
 
+The bias contour at two grid points and the multiples of 'female' that explain the effect away are
+PySensemakr's, stored in tests/references/sensitivity_contour_darfur.json with the script that made them.
+Rosenbaum's bounds are checked against scipy's Wilcoxon test (Γ = 1) and the exact distribution of the
+bounding statistic (Γ > 1); no R (rbounds) is available here, so the formulas are rbounds' psens, cited.
+
 The Darfur data ship with PySensemakr (``pip install PySensemakr``); the tests
 that need the rows skip without it, the ones on published numbers always run.
 """
@@ -54,8 +59,8 @@ from cqox_core.results import EffectResult
 from cqox_core.roles import Roles
 from cqox_core.sensitivity import (
     adjusted_estimate, adjusted_se, attach_sensitivity, benchmark_bound, ci_e_value, covariate_partial_r2s,
-    e_value_ci, e_value_rr, partial_r2, robustness_value, rr_from_risk_difference, rr_from_smd,
-    sensitivity_report,
+    critical_gamma, e_value_ci, e_value_rr, partial_r2, robustness_value, rosenbaum_bounds, rr_from_risk_difference,
+    rr_from_smd, sensitivity_report, sign_test_bound, signed_rank_bounds,
 )
 
 # Published figures are printed to 2 decimals (E-values) or 5 digits (sensemakr tests):
@@ -406,3 +411,161 @@ def test_nan_estimate_gets_a_reason_not_an_e_value():
     dataset, roles = binary_dataset()
     report = sensitivity_report(hand_result(estimate=math.nan), dataset, roles)
     assert "finite" in report["not_applicable"]["e_value"]
+
+
+# --------------------------------------------------------------------------
+# Bias contour and "k times as strong as" (Darfur, against PySensemakr)
+# --------------------------------------------------------------------------
+# tests/references/sensitivity_contour_darfur.json holds PySensemakr's adjusted_estimate / adjusted_t at two
+# points of the grid attached to this regression and the multiples of 'female' that explain the effect away,
+# produced by tests/references/scripts/sensitivity_contour_darfur.py (command in its docstring).
+
+CONTOUR_REFERENCE = json.loads((Path(__file__).parent / "references" / "sensitivity_contour_darfur.json").read_text())
+# the same closed forms on the same estimate, SE and dof (which agree to ~1e-13 between the fits): 1e-9 relative
+CONTOUR_TOL = 1e-9
+
+
+def test_darfur_contour_matches_pysensemakr_at_two_grid_points(darfur_result):
+    contour = darfur_result.sensitivity["contour"]
+    assert contour["estimate"] == pytest.approx(CONTOUR_REFERENCE["estimate"], rel=1e-9)
+    assert contour["std_error"] == pytest.approx(CONTOUR_REFERENCE["std_error"], rel=1e-9)
+    assert contour["dof"] == CONTOUR_REFERENCE["dof"]
+    assert len(contour["r2dz_x"]) == len(contour["r2yz_dx"]) == 25
+    for point in CONTOUR_REFERENCE["contour_points"]:
+        i, j = point["i"], point["j"]
+        assert contour["r2dz_x"][j] == pytest.approx(point["r2dz_x"], abs=1e-12)
+        assert contour["r2yz_dx"][i] == pytest.approx(point["r2yz_dx"], abs=1e-12)
+        assert contour["adjusted_estimate"][i][j] == pytest.approx(point["adjusted_estimate"], rel=CONTOUR_TOL)
+        assert contour["adjusted_t"][i][j] == pytest.approx(point["adjusted_t"], rel=CONTOUR_TOL)
+    # the 1x/2x/3x female bounds are the contour's benchmark points
+    marks = {b["label"]: b for b in contour["benchmarks"]}
+    assert marks["3x female"]["adjusted_estimate"] == pytest.approx(FEMALE_BOUNDS["adjusted_estimate"][2], rel=1e-9)
+
+
+def test_darfur_female_multiples_match_pysensemakr(darfur_result):
+    found = darfur_result.sensitivity["explain_away"]
+    assert found["covariate"] == "female"
+    # brentq to 1e-10 on both sides: agreement to 1e-8
+    assert found["multiplier_zero"] == pytest.approx(CONTOUR_REFERENCE["multiplier_zero_female"], abs=1e-8)
+    assert found["multiplier_significance"] == pytest.approx(CONTOUR_REFERENCE["multiplier_significance_female"],
+                                                             abs=1e-8)
+    # published reading (Cinelli & Hazlett 2020, Sec. 5): 3x female does not bring the estimate to zero but
+    # makes it insignificant
+    assert 3 < found["multiplier_zero"] and 2 < found["multiplier_significance"] < 3
+    text = darfur_result.sensitivity["sensitivity_text"]
+    assert "4.3 times as strong as 'female'" in text and "2.7 times" in text
+
+
+def test_darfur_absorbed_village_fixed_effects_give_the_same_panel(darfur_result):
+    """village as a text covariate with 132 levels is absorbed; the robustness value, the contour and the
+    female multiples are those of the explicit-dummy model (Cinelli & Hazlett's own specification)."""
+    darfur = pd.read_csv(darfur_path())
+    absorbed = cq.estimate("regression_adjustment", darfur, outcome="peacefactor", treatment="directlyharmed",
+                           covariates=["age", "farmer_dar", "herder_dar", "pastvoted", "hhsize_darfur", "female",
+                                       "village"], interacted=False, with_gates=False)
+    assert absorbed.diagnostics["absorbed_fixed_effects"] == {"village": 132}
+    sens, dummies = absorbed.sensitivity, darfur_result.sensitivity
+    assert sens["robustness_value"] == pytest.approx(0.1387764, abs=SENSEMAKR_TEST_TOL)
+    for key in ("estimate", "std_error", "dof"):
+        assert sens["contour"][key] == pytest.approx(dummies["contour"][key], rel=1e-9)
+    np.testing.assert_allclose(sens["contour"]["adjusted_estimate"], dummies["contour"]["adjusted_estimate"],
+                               rtol=1e-8, atol=1e-12)
+    assert sens["explain_away"]["multiplier_zero"] == pytest.approx(dummies["explain_away"]["multiplier_zero"],
+                                                                    rel=1e-8)
+
+
+def test_benchmark_bound_covers_an_omitted_confounder_as_strong_as_a_measured_one():
+    """Known truth: U is an exact twin of the measured X (same strength with T and Y, independent of X), so a
+    confounder 1x as strong as X is U's strength, and the 1x adjusted estimate recovers the effect that the
+    regression omitting U overstates (Cinelli & Hazlett 2020, Sec. 6: the bound is tight for an orthogonal twin)."""
+    rng = np.random.default_rng(11)
+    n, tau = 20_000, 1.0
+    x, u = rng.normal(size=n), rng.normal(size=n)
+    t = 0.5 * x + 0.5 * u + rng.normal(size=n)
+    y = tau * t + x + u + rng.normal(size=n)
+    frame = pd.DataFrame({"y": y, "t": t, "x": x})
+    result = cq.estimate("regression_adjustment", frame, outcome="y", treatment="t", covariates=["x"],
+                         with_gates=False)
+    assert result.estimate > tau + 0.3            # omitting U biases OLS by cov(t, u) / var(t | x) = 0.4
+    first = result.sensitivity["benchmarks"][0]
+    assert first["covariate"] == "x" and first["kd"] == 1.0
+    # the bound's adjusted estimate vs the truth: within 3 of its SEs (about 0.007 at this n)
+    assert abs(first["adjusted_estimate"] - tau) < 3 * first["adjusted_se"]
+    # and so a confounder about 1x as strong as x is what it takes to move it that far (not to zero)
+    assert result.sensitivity["explain_away"]["multiplier_zero"] > 1
+
+
+# --------------------------------------------------------------------------
+# Rosenbaum bounds (Rosenbaum 2002, ch. 4; rbounds' psens formulas)
+# --------------------------------------------------------------------------
+
+def exact_signed_rank_upper(differences: np.ndarray, gamma: float) -> float:
+    """P(T+ >= observed) when each |d| rank is positive with probability Gamma / (1 + Gamma): the exact upper
+    bound (Rosenbaum 2002, Sec. 4.3.3), by convolution over the (integer, distinct) ranks."""
+    d = differences[differences != 0]
+    ranks = stats.rankdata(np.abs(d)).astype(int)
+    p = gamma / (1 + gamma)
+    dist = np.zeros(int(ranks.sum()) + 1)
+    dist[0] = 1.0
+    for r in ranks:
+        shifted = np.zeros_like(dist)
+        shifted[r:] = dist[:-r]
+        dist = (1 - p) * dist + p * shifted
+    observed = int(ranks[d > 0].sum())
+    return float(dist[observed:].sum())
+
+
+def test_signed_rank_bound_at_gamma_one_is_the_wilcoxon_test():
+    """At Γ = 1 the bound is the usual one-sided signed-rank test, normal approximation with the tie-corrected
+    variance and no continuity correction: scipy's wilcoxon with those settings is an independent peer."""
+    rng = np.random.default_rng(3)
+    d = np.round(rng.normal(0.3, 1.0, size=60), 1)        # rounding makes ties and a few zeros
+    low, high = signed_rank_bounds(d, 1.0)
+    peer = stats.wilcoxon(d, alternative="greater", correction=False, method="approx", zero_method="wilcox")
+    assert low == pytest.approx(high, rel=1e-12)
+    assert high == pytest.approx(peer.pvalue, rel=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_critical_gamma_holds_under_the_exact_bound(seed):
+    """The normal approximation (rbounds' psens) against the exact distribution of the bounding statistic, on
+    50 distinct differences, where it matters: at the critical Γ the approximate bound is alpha = 0.05 and the
+    exact one lies within 0.01 below it (0.043-0.046 on these seeds: the approximation's tails are heavier, so
+    the reported Γ errs on the cautious side)."""
+    d = np.random.default_rng(seed).normal(0.6, 1.0, size=50)
+    gamma = rosenbaum_bounds(d, 0.05)["rosenbaum_gamma"]
+    assert 0.04 <= exact_signed_rank_upper(d, gamma) <= 0.05
+
+
+def test_sign_test_bound_is_the_binomial_tail():
+    d = np.array([1.0] * 30 + [-1.0] * 10 + [0.0] * 3)
+    assert sign_test_bound(d, 2.0) == pytest.approx(stats.binom.sf(29, 40, 2 / 3), rel=1e-12)
+
+
+def test_critical_gamma_is_where_the_upper_bound_crosses_alpha():
+    rng = np.random.default_rng(8)
+    d = rng.normal(0.5, 1.0, size=200)
+    found = rosenbaum_bounds(d, 0.05)
+    gamma = found["rosenbaum_gamma"]
+    assert gamma > 1
+    assert signed_rank_bounds(d, gamma)[1] == pytest.approx(0.05, abs=1e-8)
+    assert signed_rank_bounds(d, gamma * 0.99)[1] < 0.05 < signed_rank_bounds(d, gamma * 1.01)[1]
+    uppers = [row["p_upper"] for row in found["rosenbaum_table"]]
+    assert uppers == sorted(uppers)                       # the bound grows with Γ
+    assert critical_gamma(lambda g: signed_rank_bounds(-d, g)[1], 0.05) == 1.0   # wrong direction: none
+
+
+def test_rosenbaum_gamma_through_psm_grows_with_the_effect():
+    """Known truth: on matched data with no effect the matched comparison is rarely significant, so Γ stays at
+    1; with a strong effect, hidden bias must be large to explain it away."""
+    from cqox_core.datasets import simulate_confounded
+
+    gammas = {}
+    for effect in (0.0, 0.5, 2.0):
+        frame = simulate_confounded(n=600, effect=effect, seed=4)
+        result = cq.estimate("psm", frame, outcome="outcome", treatment="treated",
+                             covariates=["x1", "x2", "region"], with_gates=False)
+        sens = result.sensitivity
+        assert "error" not in sens and sens["rosenbaum_pairs"] > 200
+        gammas[effect] = sens["rosenbaum_gamma"]
+    assert gammas[0.0] == 1.0 and 1.0 < gammas[0.5] < gammas[2.0]

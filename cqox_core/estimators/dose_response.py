@@ -48,6 +48,7 @@ from ..data import Dataset
 from ..datasets import policy as policy_data
 from ..errors import EstimationError, MethodError, RoleError
 from ..prep import Prepared, prepare
+from ..diagnostics.weights import arm_top_share
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
@@ -497,6 +498,7 @@ def dr_curve(prep: Prepared, evaluate: np.ndarray, bandwidth: float | None, band
                        outcome_model_r2=nu.outcome_r2,
                        effective_sample_size_ratio=float(weights.sum() ** 2 / (weights @ weights) / len(weights)),
                        max_weight_ratio=float(weights.max() / weights.mean()),
+                       top_weight_share=float(arm_top_share(weights)),
                        weight_quantiles=np.quantile(weights, [0.01, 0.5, 0.99]).tolist(),
                        dose_density={"dose": nu.grid.tolist(), "density": varpi_grid.tolist()})
     kind = " (cluster-robust folds)" if prep.cluster is not None else ""

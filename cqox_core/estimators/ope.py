@@ -38,6 +38,7 @@ from ..datasets import policy as policy_data
 from ..errors import EstimationError, MethodError, RoleError
 from ..inference import wald
 from ..prep import design_with_terms, numeric_outcome
+from ..diagnostics.weights import arm_top_share
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
@@ -299,6 +300,7 @@ def ope(data: Dataset, roles: Roles, *, estimand: str = "policy_value", alpha: f
                        effective_sample_size_ratio=ess / max(float(match.mean()), 1e-12),
                        effective_sample_size=float(w.sum() ** 2 / (w @ w)),
                        max_weight_ratio=float(w[match > 0].max() / w[match > 0].mean()),
+                       top_weight_share=float(arm_top_share(w[match > 0])),
                        weight_mean=float(w.mean()), propensity_range=[float(p.min()), float(p.max())])
     by = []
     for label, (value, phi) in values.items():
