@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from ..diagnostics.overlap import propensity_auc
-from ..errors import MethodError
+from ..errors import EstimationError, MethodError
 from ..nuisance import fit_logit, logistic
 
 OutcomeLearner = Literal["linear", "lasso", "gbm", "forest"]
@@ -57,10 +57,14 @@ class NewtonLogit(ClassifierMixin, BaseEstimator):
 class LeastSquares(RegressorMixin, BaseEstimator):
     """Least squares with an intercept (the numbers of LinearRegression, without its input checks)."""
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "LeastSquares":
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> "LeastSquares":
         X = np.asarray(X, dtype=float)
         Z = np.column_stack([np.ones(len(X)), X])
-        self.coef_ = np.linalg.lstsq(Z, np.asarray(y, dtype=float), rcond=None)[0]
+        y = np.asarray(y, dtype=float)
+        if sample_weight is not None:
+            root = np.sqrt(np.asarray(sample_weight, dtype=float))
+            Z, y = Z * root[:, None], y * root
+        self.coef_ = np.linalg.lstsq(Z, y, rcond=None)[0]
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -148,6 +152,39 @@ def predict(model: BaseEstimator, X: np.ndarray) -> np.ndarray:
 def converged(model: BaseEstimator) -> bool:
     """False only for a fit that says it did not converge (NewtonLogit under separation)."""
     return bool(getattr(model, "converged_", True))
+
+
+def check_fold_sizes(t: np.ndarray, folds: np.ndarray, n_terms: int, linear: bool,
+                     hint: str = "Lower n_folds, use fewer covariates, or use model='plr'.") -> None:
+    for k in np.unique(folds):
+        check_arm_rows(t, folds != k, n_terms, linear, hint)
+
+
+def check_arm_rows(t: np.ndarray, train: np.ndarray, n_terms: int, linear: bool, hint: str) -> None:
+    """Enough training rows in each arm to fit an outcome model (more than its terms for least squares)."""
+    n1, n0 = int(np.sum(train & (t == 1))), int(np.sum(train & (t == 0)))
+    if min(n1, n0) <= (n_terms + 1 if linear else 1):
+        raise EstimationError(f"A cross-fitting fold leaves only {n1} treated and {n0} untreated training rows: "
+                              "too few to fit an outcome model in each group.", hint, code="E-EST-004")
+
+
+def check_separation(t: np.ndarray, p_raw: np.ndarray) -> None:
+    """Complete separation: no untreated unit is as likely to be treated as any treated unit."""
+    if p_raw[t == 1].min() > p_raw[t == 0].max() or np.all((p_raw == 0) | (p_raw == 1)):
+        raise EstimationError(
+            "The covariates separate treated from untreated units completely: every treated unit's estimated "
+            "propensity is above every untreated unit's (propensities of 0 or 1), so no unit has a comparable "
+            "counterpart and the effect is not identified from these data.",
+            "Find the covariate that decides treatment (an eligibility rule, a post-treatment variable) and "
+            "remove it, or restrict the data to units who could receive either treatment.", code="E-EST-006")
+
+
+def fit_weighted(model: BaseEstimator, X: np.ndarray, y: np.ndarray, weight: np.ndarray) -> BaseEstimator:
+    """fit with sample weights (passed to the last step of a pipeline)."""
+    steps = getattr(model, "steps", None)
+    if steps:
+        return model.fit(X, y, **{f"{steps[-1][0]}__sample_weight": weight})
+    return model.fit(X, y, sample_weight=weight)
 
 
 def fold_splits(folds: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -55,8 +55,8 @@ from ..results import EffectResult
 from ..roles import Roles
 from ._common import cache_key, finish, is_binary_treatment
 from ._crossfit import fold_ids
-from ._learners import (OutcomeLearner, PropensityLearner, check_int, check_learner, cross_predict,
-                        learner_for, quality, regressor)
+from ._learners import (OutcomeLearner, PropensityLearner, check_fold_sizes, check_int, check_learner,
+                        check_separation, cross_predict, learner_for, quality, regressor)
 from ._propensity import balancing_weights, check_fraction, weight_role_note
 from .aipw import aipw_scores
 
@@ -86,27 +86,6 @@ def repeated_folds(n: int, n_folds: int, n_repeats: int, seed: int, cluster: np.
     """Fold labels of each split; the first is aipw's split for the same seed (so the two agree exactly)."""
     seeds = [seed] + [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n_repeats - 1)]
     return [fold_ids(n, n_folds, s, cluster) for s in seeds]
-
-
-def check_fold_sizes(t: np.ndarray, folds: np.ndarray, n_terms: int, linear: bool) -> None:
-    for k in np.unique(folds):
-        train = folds != k
-        n1, n0 = int(np.sum(train & (t == 1))), int(np.sum(train & (t == 0)))
-        if min(n1, n0) <= (n_terms + 1 if linear else 1):
-            raise EstimationError(f"A cross-fitting fold leaves only {n1} treated and {n0} untreated training rows: "
-                                  "too few to fit an outcome model in each group.",
-                                  "Lower n_folds, use fewer covariates, or use model='plr'.", code="E-EST-004")
-
-
-def check_separation(t: np.ndarray, p_raw: np.ndarray) -> None:
-    """Complete separation: no untreated unit is as likely to be treated as any treated unit."""
-    if p_raw[t == 1].min() > p_raw[t == 0].max() or np.all((p_raw == 0) | (p_raw == 1)):
-        raise EstimationError(
-            "The covariates separate treated from untreated units completely: every treated unit's estimated "
-            "propensity is above every untreated unit's (propensities of 0 or 1), so no unit has a comparable "
-            "counterpart and the effect is not identified from these data.",
-            "Find the covariate that decides treatment (an eligibility rule, a post-treatment variable) and "
-            "remove it, or restrict the data to units who could receive either treatment.", code="E-EST-006")
 
 
 def irm_split(prep: Prepared, folds: np.ndarray, make_y: Callable, make_d: Callable, estimand: str,

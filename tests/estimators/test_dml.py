@@ -14,7 +14,7 @@ import cqox_core as cq
 from cqox_core.datasets.cate import STRUCTURAL_EFFECT, simulate_cate, simulate_continuous, simulate_instrumented
 from cqox_core.errors import CQOxError
 from cqox_core.gates import nuisance_fit_gate
-from tests.conftest import load_public
+from conftest import load_public
 
 REFERENCE = json.loads((Path(__file__).parent / "references" / "dml_doubleml.json").read_text())["cases"]
 
