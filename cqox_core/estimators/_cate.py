@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from scipy import special
@@ -259,6 +259,36 @@ def split_halves(n: int, n_splits: int, seed: int, cluster: np.ndarray | None) -
         aux_clusters = rng.permutation(g)[: g // 2]
         aux = np.isin(idx, aux_clusters)
         out.append((np.flatnonzero(aux), np.flatnonzero(~aux)))
+    return out
+
+
+def split_evaluations(prep: Any, fit_arms: Callable[[np.ndarray], tuple], cate_of: Callable[..., np.ndarray], *,
+                      n_folds: int, n_splits: int, seed: int, trim: float | None,
+                      check: Callable[[np.ndarray, np.ndarray], None]) -> list[HeldOut]:
+    """Each CDDF split's main half: its estimated effects and doubly robust scores, every model fitted on the
+    auxiliary half.
+
+    ``fit_arms(train_mask)`` returns the fitted (m1, m0, e) models; ``cate_of(labels, arms, e_main)`` the main
+    half's estimated effects, where ``labels`` is 0 on the main half and 1..K-1 (inner folds, whole clusters
+    kept together) on the auxiliary half.
+    """
+    from ._crossfit import fold_ids
+    from ._learners import predict
+    from .aipw import aipw_scores
+
+    X, y, t, cluster = prep.X, prep.y, prep.t, prep.cluster
+    out = []
+    for r, (aux, main) in enumerate(split_halves(prep.n, n_splits, seed, cluster)):
+        labels = np.zeros(prep.n, dtype=int)
+        labels[aux] = 1 + fold_ids(aux.size, max(n_folds - 1, 1), seed + r, None if cluster is None else cluster[aux])
+        check(t, labels != 0)
+        arms = fit_arms(labels != 0)
+        m1, m0, e_raw = (predict(model, X[main]) for model in arms)
+        cate = cate_of(labels, arms, e_raw)
+        e = np.clip(e_raw, trim, 1 - trim) if trim else e_raw
+        est, phi = aipw_scores(y[main], t[main], m1, m0, e, "ate")
+        out.append(HeldOut(cate=cate, score=phi + est, folds=np.zeros(main.size, dtype=int), X=X[main],
+                           x_names=prep.x_names, cluster=None if cluster is None else cluster[main]))
     return out
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -49,7 +50,7 @@ from ..prep import Prepared, prepare
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from ._cate import HeldOut, row_effects_frame, split_halves, summarize
+from ._cate import HeldOut, row_effects_frame, split_evaluations, summarize
 from ._common import cache_key, finish, is_binary_treatment
 from ._crossfit import fold_ids
 from ._learners import (OutcomeLearner, PropensityLearner, check_arm_rows, check_fold_sizes, check_int, check_learner,
@@ -182,30 +183,21 @@ def cross_fit(kind: str, prep: Prepared, L: Learners, n_folds: int, seed: int, t
     return CrossFitted(cate, m1, m0, e_raw, folds, converged)
 
 
-def split_fit(kind: str, prep: Prepared, L: Learners, n_folds: int, trim: float | None, aux: np.ndarray,
-              main: np.ndarray, seed: int) -> HeldOut:
-    """One CDDF split: every model fitted on the auxiliary half, effects and scores of the main half.
+def split_cate(kind: str, prep: Prepared, L: Learners, trim: float | None):
+    """The CATE of one CDDF split: ``fold_cate`` with k = 0 trains on the auxiliary half (labels 1..K-1, the
+    inner folds of dr and r) and predicts the main half (label 0)."""
+    def cate_of(labels: np.ndarray, arms: tuple, e_main: np.ndarray) -> np.ndarray:
+        return fold_cate(kind, L, prep.X, prep.y, prep.t, labels, 0, arms, e_main, trim)
 
-    The auxiliary half is cut into n_folds - 1 inner folds for the pseudo-outcomes of dr and r (label 0 is
-    the main half, so ``fold_cate`` with k = 0 trains on the auxiliary half and predicts the main one).
-    """
-    X, y, t = prep.X, prep.y, prep.t
-    labels = np.zeros(prep.n, dtype=int)
-    labels[aux] = 1 + fold_ids(aux.size, max(n_folds - 1, 1), seed,
-                               None if prep.cluster is None else prep.cluster[aux])
-    check_arm_rows(t, labels != 0, X.shape[1], L.outcome == "linear", FOLD_HINT)
-    arms = fit_arms(L, X, y, t, labels != 0)
-    m1, m0, e_raw = (predict(model, X[main]) for model in arms)
-    cate = fold_cate(kind, L, X, y, t, labels, 0, arms, e_raw, trim)
-    est, phi = aipw_scores(y[main], t[main], m1, m0, clip(e_raw, trim), "ate")
-    return HeldOut(cate=cate, score=phi + est, folds=np.zeros(main.size, dtype=int), X=X[main],
-                   x_names=prep.x_names, cluster=None if prep.cluster is None else prep.cluster[main])
+    return cate_of
 
 
 def all_splits(kind: str, prep: Prepared, L: Learners, n_folds: int, trim: float | None, n_splits: int,
                seed: int) -> list[HeldOut]:
-    halves = split_halves(prep.n, n_splits, seed, prep.cluster)
-    return [split_fit(kind, prep, L, n_folds, trim, aux, main, seed + r) for r, (aux, main) in enumerate(halves)]
+    check = partial(check_arm_rows, n_terms=prep.X.shape[1], linear=L.outcome == "linear", hint=FOLD_HINT)
+    return split_evaluations(prep, lambda train: fit_arms(L, prep.X, prep.y, prep.t, train),
+                             split_cate(kind, prep, L, trim), n_folds=n_folds, n_splits=n_splits, seed=seed,
+                             trim=trim, check=check)
 
 
 def check_params(learner: str, n_folds: int, outcome_learner: str, propensity_learner: str, cate_learner: str,
