@@ -71,5 +71,23 @@ def render(result: dict[str, Any], analysis: dict[str, Any]) -> None:
                  + f" (Qini coefficient {fmt(up.get('qini'))}, interval {fmt(ci[0])} to {fmt(ci[1])}; "
                  f"area under the uplift curve {fmt(up.get('auuc'))} against {fmt(up.get('auuc_random'))} at "
                  "random).")
+    fairness_block(d.get("fairness"), method)
     for i, spec in enumerate(s for s in figures(result) if s is not None):
         figure(spec, f"{method}-cate-{i}")
+
+
+def fairness_block(fair: dict[str, Any] | None, method: str) -> None:
+    """The effect in each group of the protected attribute and the gap, with its interval."""
+    if not fair:
+        return
+    gap = fair["gap"]
+    high, low = gap["between"]
+    st.markdown(f"**Fairness: the effect by {fair['attribute']}**")
+    clear = gap["ci_lower"] is not None and (gap["ci_lower"] > 0 or gap["ci_upper"] < 0)
+    st.write(f"The effect is {fmt(gap['estimate'])} larger for {fair['attribute']} = {high} than for {low} "
+             f"(interval {fmt(gap['ci_lower'])} to {fmt(gap['ci_upper'])}): "
+             + ("a clear difference between the groups." if clear else
+                "the data do not show a clear difference between the groups."))
+    table = pd.DataFrame(fair["groups"])
+    st.dataframe(table, hide_index=True)
+    _download(table, f"fairness_{method}", f"fairness-{method}")

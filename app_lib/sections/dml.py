@@ -32,6 +32,9 @@ def render(result: dict[str, Any], analysis: dict[str, Any]) -> None:
     st.dataframe(models, hide_index=True)
     st.download_button("Table (CSV)", neutralise_formulas(models).to_csv(index=False),
                        file_name="dml_nuisance.csv", mime="text/csv", key="dml-nuisance")
+    from app_lib.sections._cate import fairness_block
+
+    fairness_block(d.get("fairness"), "dml")
     splits = d.get("estimates_by_split") or []
     if len(splits) > 1:
         st.write(f"Across {len(splits)} random fold splits the estimate ranged from {fmt(min(splits))} to "

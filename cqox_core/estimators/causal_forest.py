@@ -46,7 +46,7 @@ from ..prep import Prepared, prepare
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from ._cate import HeldOut, row_effects_frame, split_evaluations, summarize
+from ._cate import HeldOut, fairness, protected_values, row_effects_frame, split_evaluations, summarize
 from ._common import cache_key, finish
 from ._crossfit import fold_ids
 from ._learners import (OutcomeLearner, PropensityLearner, check_arm_rows, check_int, check_learner,
@@ -165,6 +165,8 @@ def check_params(n_estimators: int, min_samples_leaf: int, max_samples: float, n
               "n_bootstrap": "Bootstrap resamples (per halving) for the interval of the Qini coefficient (0: no "
                              "interval).",
               "n_jobs": "CPU cores the forest may use (the result does not depend on it).",
+              "protected": "A column marking a protected group (e.g. sex): the effect in each group and the gap "
+                           "between them, with intervals (fairness check).",
           },
           headline_rank=None, battery=False, example=partial(cate_data.heterogeneous_example, n=1_000),
           transparency=0.4, cost_exponent=1.1)
@@ -172,12 +174,13 @@ def causal_forest(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "at
                   seed: int = 0, n_estimators: int = 100, min_samples_leaf: int = 5, max_samples: float = 0.45,
                   n_folds: int = 5, outcome_learner: OutcomeLearner = "linear",
                   propensity_learner: PropensityLearner = "logit", n_groups: int = 5, n_splits: int = 3,
-                  n_bootstrap: int = 100, n_jobs: int = 1) -> EffectResult:
+                  n_bootstrap: int = 100, n_jobs: int = 1, protected: str | None = None) -> EffectResult:
     """econml's CausalForestDML with shared learners; honest per-row intervals; CDDF heterogeneity tests."""
     check_params(n_estimators, min_samples_leaf, max_samples, n_folds, outcome_learner, propensity_learner,
                  n_groups, n_splits, n_bootstrap, n_jobs)
     require_binary(data, roles, "causal_forest")
     prep = prepare(data, roles)
+    groups = protected_values(data.frame, protected, prep.rows)
     warnings = list(prep.warnings) + weight_role_note(prep, roles)
     L = Learners(outcome_learner, propensity_learner, "linear", seed, n_estimators)
     key = cache_key(data, roles, "causal_forest", n_estimators, min_samples_leaf, max_samples, n_folds,
@@ -202,6 +205,8 @@ def causal_forest(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "at
                    X=prep.X, x_names=prep.x_names, cluster=prep.cluster)
     summary, by = summarize(splits, held, alpha=alpha, seed=seed, n_groups=n_groups, n_bootstrap=n_bootstrap)
     diagnostics = forest_diagnostics(prep, fit, e, summary, alpha)
+    if groups is not None:
+        diagnostics["fairness"] = fairness(held.score, fit["effect"], groups, protected, alpha, prep.cluster)
     diagnostics.update(n_estimators=int(n_estimators), min_samples_leaf=int(min_samples_leaf),
                        max_samples=float(max_samples), n_folds=int(n_folds), outcome_learner=outcome_learner,
                        propensity_learner=propensity_learner, propensity_converged=bool(fit["converged"]),

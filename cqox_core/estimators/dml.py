@@ -307,12 +307,14 @@ def estimand_label(model: str, estimand: str, binary: bool) -> str:
               "n_estimators": "Trees per forest when a learner is 'forest'.",
               "trim": "Out-of-fold propensity scores are clipped to [trim, 1 - trim] (irm) so no weight is "
                       "infinite; the number clipped is reported.",
+              "protected": "A column marking a protected group (e.g. sex): the ATE in each group and the gap "
+                           "between them, with intervals (fairness check; irm model, ATE).",
           },
           headline_rank=15, example=examples.confounded, transparency=0.6, cost_exponent=1.0)
 def dml(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "late"] = "ate", alpha: float = 0.05,
         seed: int = 0, model: Model = "auto", n_folds: int = 5, n_repeats: int = 3,
         outcome_learner: OutcomeLearner = "linear", propensity_learner: PropensityLearner = "logit",
-        n_estimators: int = 100, trim: float | None = 0.01) -> EffectResult:
+        n_estimators: int = 100, trim: float | None = 0.01, protected: str | None = None) -> EffectResult:
     """Double/debiased machine learning (Chernozhukov et al. 2018): irm, plr or pliv, cross-fitted."""
     if model not in ("auto", "plr", "irm", "pliv"):
         raise MethodError(f"Unknown model {model!r}.", "Use auto, irm, plr or pliv.", code="E-METHOD-005")
@@ -321,6 +323,10 @@ def dml(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "late"] 
     roles.check_columns(data.frame)
     binary = is_binary_treatment(data, roles)
     model = resolve_model(model, estimand, binary, roles)
+    if protected is not None and (model != "irm" or estimand != "ate"):
+        raise MethodError("The fairness check compares the ATE between groups, which the irm model's ATE score "
+                          f"gives; this run uses the {model} model for the {estimand.upper()}.",
+                          "Use model='irm' with the ATE, or meta_learner / causal_forest.", code="E-METHOD-006")
     if model == "pliv":
         prep, z, notes = instrument_values(data, roles, binary)
     else:
@@ -350,6 +356,8 @@ def dml(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "late"] 
                                                  {"outcome": outcome_learner, "treatment": propensity_learner}))
     if model == "irm" or (model == "plr" and binary):
         diagnostics["propensity_converged"] = bool(converged)
+    if protected is not None:
+        diagnostics["fairness"] = split_fairness(data, protected, prep, splits, alpha)
     clipped = splits[0].clipped
     if clipped:
         warnings.append(f"{clipped} of {prep.n} out-of-fold propensity scores lay outside [{trim:g}, {1 - trim:g}] "
@@ -359,6 +367,25 @@ def dml(data: Dataset, roles: Roles, *, estimand: Literal["ate", "att", "late"] 
     return finish("dml", "late" if model == "pliv" else estimand, est, se, alpha=alpha, n_obs=prep.n,
                   se_method=f"{kind}influence function (cross-fitted {model}, {n_folds} folds{repeats})",
                   diagnostics=diagnostics, warnings=warnings)
+
+
+def split_fairness(data: Dataset, protected: str, prep: Prepared, splits: list[Split], alpha: float) -> dict[str, Any]:
+    """The ATE by protected group from each split's AIPW scores, medians over splits (as the estimate)."""
+    from ._cate import fairness, protected_values
+
+    values = protected_values(data.frame, protected, prep.rows)
+    per_split = [fairness(s.phi + s.estimate, s.phi + s.estimate, values, protected, alpha, prep.cluster)
+                 for s in splits]
+    first = per_split[0]
+    keys = ("ate", "std_error", "ci_lower", "ci_upper")
+    groups = [{**g, **{k: float(np.median([f["groups"][i][k] for f in per_split])) for k in keys}}
+              for i, g in enumerate(first["groups"])]
+    for g in groups:        # the per-unit effect is not estimated by dml: only the group ATEs are
+        g.pop("cate_mean", None)
+        g.pop("share_predicted_to_benefit", None)
+    gap_keys = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
+    gap = {**first["gap"], **{k: float(np.median([f["gap"][k] for f in per_split])) for k in gap_keys}}
+    return {"attribute": protected, "groups": groups, "gap": gap}
 
 
 def model_diagnostics(model: str, prep: Prepared, splits: list[Split], estimand: str, binary: bool) -> dict[str, Any]:

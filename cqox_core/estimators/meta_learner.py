@@ -50,7 +50,7 @@ from ..prep import Prepared, prepare
 from ..registry import Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from ._cate import HeldOut, row_effects_frame, split_evaluations, summarize
+from ._cate import HeldOut, fairness, protected_values, row_effects_frame, split_evaluations, summarize
 from ._common import cache_key, finish, is_binary_treatment
 from ._crossfit import fold_ids
 from ._learners import (OutcomeLearner, PropensityLearner, check_arm_rows, check_fold_sizes, check_int, check_learner,
@@ -267,6 +267,8 @@ def heterogeneity_sentence(blp: dict[str, Any], alpha: float) -> str:
                           "the other; results are medians over the halvings (Chernozhukov et al. 2018).",
               "n_bootstrap": "Bootstrap resamples (per halving) for the interval of the Qini coefficient (0: no "
                              "interval).",
+              "protected": "A column marking a protected group (e.g. sex): the effect in each group and the gap "
+                           "between them, with intervals (fairness check).",
           },
           headline_rank=None, battery=False, example=cate_data.heterogeneous_example, transparency=0.5,
           cost_exponent=1.0)
@@ -274,12 +276,14 @@ def meta_learner(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "ate
                  seed: int = 0, learner: MetaLearner = "dr", n_folds: int = 5,
                  outcome_learner: OutcomeLearner = "linear", propensity_learner: PropensityLearner = "logit",
                  cate_learner: CateLearner = "linear", n_estimators: int = 100, trim: float | None = 0.01,
-                 n_groups: int = 5, n_splits: int = 10, n_bootstrap: int = 100) -> EffectResult:
+                 n_groups: int = 5, n_splits: int = 10, n_bootstrap: int = 100,
+                 protected: str | None = None) -> EffectResult:
     """S, T, X, DR or R learner of the CATE, out-of-fold; the headline is the cross-fitted AIPW ATE."""
     check_params(learner, n_folds, outcome_learner, propensity_learner, cate_learner, n_estimators, trim, n_groups,
                  n_bootstrap, n_splits)
     require_binary(data, roles, "meta_learner")
     prep = prepare(data, roles)
+    groups = protected_values(data.frame, protected, prep.rows)
     warnings = list(prep.warnings) + weight_role_note(prep, roles)
     L = Learners(outcome_learner, propensity_learner, cate_learner, seed, n_estimators)
     key = cache_key(data, roles, "meta_learner", learner, n_folds, outcome_learner, propensity_learner,
@@ -297,6 +301,8 @@ def meta_learner(data: Dataset, roles: Roles, *, estimand: Literal["ate"] = "ate
                    cluster=prep.cluster)
     summary, by = summarize(splits, held, alpha=alpha, seed=seed, n_groups=n_groups, n_bootstrap=n_bootstrap)
     diagnostics = cate_diagnostics(prep, fit, e, summary, alpha)
+    if groups is not None:
+        diagnostics["fairness"] = fairness(phi + est, fit.cate, groups, protected, alpha, prep.cluster)
     diagnostics.update(learner=learner, n_folds=int(n_folds), outcome_learner=outcome_learner,
                        propensity_learner=propensity_learner, cate_learner=cate_learner,
                        clipped=int(np.sum(e != fit.e_raw)), propensity_converged=bool(fit.converged),

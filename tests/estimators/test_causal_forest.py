@@ -99,6 +99,16 @@ def test_effects_out_has_intervals(sim, tmp_path, capsys):
     assert written.loc[7].drop("row").isna().all() and written.drop(index=7).notna().all().all()
 
 
+def test_fairness_gap(sim):
+    frame = sim.frame
+    res = cq.estimate("causal_forest", frame, outcome="y", treatment="t", covariates=sim.covariates,
+                      n_estimators=40, n_splits=1, n_bootstrap=0, protected="sex")
+    gap = res.diagnostics["fairness"]["gap"]
+    sex = frame["sex"].to_numpy()
+    true_gap = sim.tau[sex == 1].mean() - sim.tau[sex == 0].mean()
+    assert abs(gap["estimate"] - true_gap) < 3 * gap["std_error"]
+
+
 def test_figures_render(fit):
     from cqox_core.visuals import render
     from cqox_core.visuals.methods import figures

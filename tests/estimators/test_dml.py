@@ -232,3 +232,30 @@ def test_irm_interval_coverage_monte_carlo():
                           with_gates=False, with_sensitivity=False, seed=seed)
         hits.append(res.ci_lower <= sim.ate <= res.ci_upper)
     assert 0.91 <= np.mean(hits) <= 0.99, np.mean(hits)
+
+
+def test_fairness_gap_by_a_protected_attribute(binary):
+    res = run(binary.frame, binary.covariates, protected="sex")
+    fair = res.diagnostics["fairness"]
+    sex = binary.frame["sex"].to_numpy()
+    true_gap = binary.tau[sex == 1].mean() - binary.tau[sex == 0].mean()     # 0.60 on these rows
+    assert abs(fair["gap"]["estimate"] - true_gap) < 3 * fair["gap"]["std_error"] and fair["gap"]["ci_lower"] > 0
+    with pytest.raises(CQOxError) as info:
+        run(binary.frame, binary.covariates, protected="sex", model="plr")
+    assert info.value.code == "E-METHOD-006"
+
+
+def test_results_section_renders(binary):
+    from streamlit.testing.v1 import AppTest
+
+    result = json.loads(json.dumps(run(binary.frame, binary.covariates, protected="sex").to_dict()))
+
+    def page(result: dict) -> None:
+        from app_lib.sections import section
+
+        section("dml")(result, {})
+
+    app = AppTest.from_function(page, args=(result,), default_timeout=60).run()
+    assert not app.exception
+    text = " ".join(m.value for m in app.markdown)
+    assert "held-out rows" in text and "larger for sex = 1.0" in text

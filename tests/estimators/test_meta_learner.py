@@ -254,3 +254,24 @@ def test_heterogeneity_test_rejects_when_effects_differ():
     learner: the aggregated test rejects in at least 80% of draws (95% observed in a 40-draw pilot)."""
     ps = np.array([_heterogeneity_p(500, seed, True, "dr")[0] for seed in range(50)])
     assert (ps < 0.05).mean() >= 0.8, (ps < 0.05).mean()
+
+
+# --------------------------------------------------------------------------
+# fairness: the effect by a protected attribute
+# --------------------------------------------------------------------------
+
+def test_fairness_gap_by_a_protected_attribute(sim):
+    """tau has 0.8 (sex - 1/2) plus age terms: the true group ATEs are 1.00 (sex 0) and 1.60 (sex 1) on these
+    rows; each group's AIPW estimate and the gap lie within 3 SE of them."""
+    res = run(sim, n_splits=2, protected="sex")
+    fair = res.diagnostics["fairness"]
+    sex = sim.frame["sex"].to_numpy()
+    for group in fair["groups"]:
+        truth = sim.tau[sex == float(group["level"])].mean()
+        assert abs(group["ate"] - truth) < 3 * group["std_error"]
+    true_gap = sim.tau[sex == 1].mean() - sim.tau[sex == 0].mean()
+    assert fair["gap"]["between"] == ["1.0", "0.0"]
+    assert abs(fair["gap"]["estimate"] - true_gap) < 3 * fair["gap"]["std_error"] and fair["gap"]["ci_lower"] > 0
+    with pytest.raises(CQOxError) as info:
+        run(sim, n_splits=1, protected="age")          # 50+ distinct values: not a grouping
+    assert info.value.code == "E-METHOD-005" and info.value.hint
