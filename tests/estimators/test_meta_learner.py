@@ -6,7 +6,6 @@ heterogeneity test."""
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from pathlib import Path
 
