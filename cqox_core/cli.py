@@ -218,7 +218,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
         result = attach_refutations(result, dataset)
     if args.effects_out:
-        to_safe_csv(result.tidy(), args.effects_out)
+        # CATE methods: one row per input row, in input order (effect, and its interval where the method
+        # has one); other methods: the tidy table of the estimate and its sub-estimates
+        rows = result.row_effects
+        to_safe_csv(rows if rows is not None else result.tidy(), args.effects_out)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
         return 0

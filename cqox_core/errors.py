@@ -134,6 +134,7 @@ CATALOGUE: dict[str, str] = {
     "E-EST-069": "The panel has fewer periods than the treatment history (lag) needs.",
     "E-EST-070": "Averaged over units, some periods are treated for some units and not others: no single start.",
     "E-EST-071": "More levels of fixed effects to absorb than CQOx absorbs exactly.",
+    "E-EST-081": "The partially linear model's treatment has no variation left after the covariates.",
     "E-EST-090": "A cross-fitting fold of the dose-response leaves too few training rows.",
     "E-EST-091": "The covariates predict the dose exactly: no dose variation is left to learn the curve from.",
     "E-EST-092": "The dose-response kernel regression has no data near some requested doses.",

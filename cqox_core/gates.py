@@ -50,6 +50,15 @@ Quasi-experimental designs report these diagnostics, read by the gates below:
 | placebo         | placebo_p                 | ≤ 0.10      | otherwise   | never    |
 | autocorrelation | autocorrelation_p         | ≥ 0.05      | otherwise   | never    |
 | effective_points | min effective_points_*    | ≥ 10        | otherwise   | never    |
+| nuisance_fit    | nuisance.outcome_r2 (out-of-fold) | ≥ 0, AUC ≤ 0.95, log-loss ≤ constant's | otherwise | never |
+
+nuisance_fit (dml, meta_learner, causal_forest) reads the out-of-fold quality of the
+cross-fitted nuisance models: it warns when an outcome (or continuous-treatment) model
+predicts held-out rows worse than their mean (R² < 0), when the propensity model's
+log-loss is worse than always predicting the treated share (it overfits), or when its AUC
+exceeds 0.95 (near-deterministic assignment: the weights explode long before the
+separation gate fails at 0.99). An AUC near 0.5 is not a warning: it is what a randomised
+assignment gives, the best case for these methods; the message says so instead.
 
 effective_points (RD) counts cells, not rows (effective_points_left/right:
 distinct running values within the bandwidth h on each side): with a running
@@ -157,6 +166,7 @@ def evaluate_gates(result: EffectResult) -> list[Gate]:
         _variation_gate(d),
         *design_gates(d),
         refutation_gate(d),
+        nuisance_fit_gate(d),
     ]
     return [g for g in gates if g is not None]
 
@@ -318,3 +328,40 @@ def refutation_gate(d: dict[str, Any]) -> Gate | None:
             "to intervals that are too narrow, a failed subset or noise covariate to an estimate a few rows or the "
             "adjustment set drive. Compare with other estimators and the specification curve.")
     return Gate("refutation", status, share, 1.0, msg, step)
+
+
+def nuisance_fit_gate(d: dict[str, Any]) -> Gate | None:
+    """Out-of-fold quality of the cross-fitted nuisance models (``diagnostics["nuisance"]``); warns only."""
+    nuis = d.get("nuisance")
+    if not nuis:
+        return None
+    r2, auc = nuis.get("outcome_r2"), nuis.get("propensity_auc")
+    loss, constant = nuis.get("propensity_log_loss"), nuis.get("constant_log_loss")
+    ok = _present
+    problems = []
+    if ok(r2) and r2 < 0:
+        problems.append(f"the outcome model predicts held-out rows worse than their average does (R² {r2:.2f})")
+    for name, value in (nuis.get("treatment_model_r2") or {}).items():
+        if ok(value) and value < 0:
+            problems.append(f"the {name} model predicts held-out rows worse than their average (R² {value:.2f})")
+    if ok(loss) and ok(constant) and loss > constant:
+        problems.append(f"the propensity model's held-out log-loss {loss:.3f} is worse than guessing the treated "
+                        f"share for everyone ({constant:.3f}): it overfits")
+    if ok(auc) and auc > 0.95:
+        problems.append(f"the covariates predict treatment almost perfectly (held-out AUC {auc:.2f} > 0.95), so "
+                        "a few units carry very large weights")
+    fits = [f"outcome R² {r2:.2f}" if ok(r2) else "", f"propensity AUC {auc:.2f}" if ok(auc) else ""]
+    summary = " (" + ", ".join(f for f in fits if f) + ")" if any(fits) else ""
+    if problems:
+        return Gate("nuisance_fit", "warn", r2 if ok(r2) else None, 0.0,
+                    "On rows they did not see, " + "; ".join(problems) + ".",
+                    "Try a more flexible learner (gbm or forest) or a simpler one (linear) and check the estimate "
+                    "barely moves; drop covariates that almost decide treatment.")
+    note = (" Treatment is barely predictable from the covariates, as in a randomised assignment."
+            if ok(auc) and auc < 0.55 else "")
+    return Gate("nuisance_fit", "pass", r2 if ok(r2) else None, 0.0,
+                f"The models fitted along the way predict rows they did not see reasonably{summary}." + note)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value == value  # not missing, not NaN

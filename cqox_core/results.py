@@ -92,6 +92,10 @@ class EffectResult:
     #: In words, what the number is the effect on ("effect at the cutoff", "ATT: treated units" ...);
     #: ``estimand`` stays the short code.
     estimand_label: str = ""
+    #: Per-row effects of a CATE method (a DataFrame: row, effect[, ci_lower, ci_upper], one row per input
+    #: row in input order), written by ``cqox estimate --effects-out``. Not part of to_dict(): the JSON stays
+    #: small and a saved analysis does not carry the rows.
+    row_effects: Any = field(default=None, compare=False, repr=False)
 
     def replace(self, **changes: Any) -> "EffectResult":
         return dataclasses.replace(self, **changes)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import Dataset
 from ..diagnostics import effective_sample_size_ratio, max_weight_ratio, standard_diagnostics
-from ..errors import EstimationError
+from ..errors import EstimationError, MethodError
 from ..inference import influence_se
 from ..nuisance import LogitFit, cached, fit_logit, propensity
 from ..prep import Prepared, prepare
@@ -39,6 +39,13 @@ def shared_propensity(data: Dataset, roles: Roles, prep: Prepared) -> LogitFit:
     if fit.fitted.size != prep.n:
         fit = fit_logit(prep.X, prep.t)
     return fit
+
+
+def check_fraction(name: str, value: float | None) -> None:
+    """A trimming share in [0, 0.5) (for methods that check it in their own helpers, e.g. learners' trim)."""
+    if value is not None and not (0 <= value < 0.5):
+        raise MethodError(f"{name} must lie in [0, 0.5), got {value}.",
+                          f"Use e.g. {name}=0.01, or {name}=None to switch it off.", code="E-METHOD-005")
 
 
 def balancing_weights(t: np.ndarray, e: np.ndarray, estimand: str) -> np.ndarray:

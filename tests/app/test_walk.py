@@ -17,7 +17,9 @@ from cqox_core.visuals import figures_for_analysis
 
 from .conftest import TRUE_EFFECT, campaign_frame, go, log_in, new_app, texts
 
-BATTERY = {"aipw", "g_computation", "ipw", "psm", "regression_adjustment", "stratification"}
+BATTERY = {"aipw", "dml", "g_computation", "ipw", "psm", "regression_adjustment", "stratification"}
+#: every method that needs covariates: the battery and the CATE methods run on request
+NEEDS_COVARIATES = BATTERY | {"meta_learner", "causal_forest"}
 
 
 def test_mapping_shows_the_auto_roles_and_stores_them(app_as, campaign):
@@ -126,7 +128,7 @@ def test_a_failing_estimator_shows_its_typed_error_and_the_others_still_run(app_
     assert set(analysis["results"]) == BATTERY - {"psm"}
     shown = [e for e in texts(at.error) if e.startswith("psm could not run")]
     assert len(shown) == 1 and "`E-METHOD-006`" in shown[0] and "**What to do:**" in shown[0]
-    assert at.status[0].label == f"5 of 6 estimators finished, 1 could not run"
+    assert at.status[0].label == f"{len(BATTERY) - 1} of {len(BATTERY)} estimators finished, 1 could not run"
     # the Results page repeats the error next to the five estimates
     go(at, "results")
     assert any(e.startswith("psm could not run") and "E-METHOD-006" in e for e in texts(at.error))
