@@ -28,6 +28,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/install_browser.sh
 	bash scripts/install_postgres.sh
+	$(BIN)/ruff check cqox_core app_lib app_pages app.py tests bench scripts wolfram
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)

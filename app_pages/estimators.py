@@ -10,9 +10,9 @@ from app_lib import auth, compute, params, state
 from app_lib.access import guard
 from app_lib.ui import show_error
 from cqox_core.analysis import assemble
+from cqox_core.domain_profiles import order_methods
 from cqox_core.errors import CQOxError
 from cqox_core.runner import run_methods
-from cqox_core.domain_profiles import order_methods
 from cqox_core.selection import Choice
 
 user = guard("estimators")

@@ -11,8 +11,8 @@ from app_lib.access import guard
 from app_lib.decision_view import decision_for, default_for, show
 from app_lib.ui import show_error
 from cqox_core import observability
-from cqox_core.errors import CQOxError
 from cqox_core.domain_profiles import profile
+from cqox_core.errors import CQOxError
 from cqox_core.report import html_report, python_script, results_csv
 from cqox_core.store import StoreError
 

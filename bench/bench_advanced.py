@@ -37,8 +37,14 @@ import harness  # noqa: E402  (bench/ is not a package; the worker runs this fil
 from harness import RESULTS, ROOT, fmt_estimate, fmt_memory, fmt_seconds, progress, size_label  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from cqox_core.datasets.advanced import (MEDIATION_ACME, PROXIMAL_EFFECT, simulate_mediation,  # noqa: E402
-                                         simulate_proximal, simulate_transport, transport_truth)
+from cqox_core.datasets.advanced import (  # noqa: E402
+    MEDIATION_ACME,
+    PROXIMAL_EFFECT,
+    simulate_mediation,
+    simulate_proximal,
+    simulate_transport,
+    transport_truth,
+)
 
 METHODS = ("mediation", "proximal", "transport")
 DEFAULT_SIZES = (10_000, 100_000)

@@ -37,8 +37,18 @@ ALL_ROWS = (10_000, 100_000, 1_000_000)
 QUICK_ROWS = (10_000,)
 ALL_DONORS = (50, 200, 1000)
 QUICK_DONORS = (50,)
-from cqox_core.datasets.designs import (ADOPTION, AR_COEFFICIENT, PERIODS, RD_CUTOFF,  # noqa: E402,F401
-    STAGGERED_COHORTS, STAGGERED_SHARES, SYNTH_PERIODS, SYNTH_PRE, TRUE_EFFECT)
+from cqox_core.datasets.designs import (  # noqa: E402,F401
+    ADOPTION,
+    AR_COEFFICIENT,
+    PERIODS,
+    RD_CUTOFF,
+    STAGGERED_COHORTS,
+    STAGGERED_SHARES,
+    SYNTH_PERIODS,
+    SYNTH_PRE,
+    TRUE_EFFECT,
+)
+
 WARMUP_ROWS = 500
 WARMUP_DONORS = 10
 MEMORY_FRACTION = 0.5     # each worker's address space is capped at this share of physical memory
@@ -56,9 +66,15 @@ Estimate = tuple[Any, ...]
 # TRUE_EFFECT, so the estimand (ATT, LATE, jump at the cutoff, level change, average
 # post-period gap) is 2.0 in every design.
 
-from cqox_core.datasets.designs import (simulate_its, simulate_iv, simulate_rd,  # noqa: E402
-    simulate_single_adoption, simulate_staggered, simulate_switching, simulate_synth)
-
+from cqox_core.datasets.designs import (  # noqa: E402
+    simulate_its,
+    simulate_iv,
+    simulate_rd,
+    simulate_single_adoption,
+    simulate_staggered,
+    simulate_switching,
+    simulate_synth,
+)
 
 # --------------------------------------------------------------------------- peers
 # Each peer takes the DataFrame and returns (estimate, std_error or None). Conversion

@@ -32,6 +32,7 @@ ALL_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 WARMUP_ROWS = 500
 from cqox_core.datasets.observational import BINARY, COVARIATES, NUMERIC, TRUE_EFFECT  # noqa: E402,F401
+
 N_BOOT = 200          # bootstrap replicates, the same on both sides
 N_STRATA = 5          # propensity strata, the same on both sides
 CALIPER_SD = 0.2      # matching caliper in SDs of the logit propensity (Austin 2011)

@@ -14,7 +14,6 @@ Nothing here asserts on timing: benchmarks never fail CI.
 from __future__ import annotations
 
 import argparse
-
 import datetime as dt
 import gc
 import json

@@ -13,11 +13,11 @@ from .cas import CAS, score
 from .comparison import compare
 from .data import Dataset, as_dataset
 from .decision import Decision, check_min_effect, decide, resolve_direction
-from .errors import CQOxError
 from .results import EffectResult, to_jsonable
 from .roles import Roles
 from .runner import Progress, run_methods
 from .selection import Choice, data_structure, select
+
 
 #: The design the roles point to, in order of precedence.
 def pointed_design(roles: Roles) -> str:
@@ -117,7 +117,8 @@ def analyze(data: Dataset | pd.DataFrame | str | Path, *, roles: Roles | None = 
         results = {m: attach_refutations(r, dataset) for m, r in results.items()}
     head = next((m for m in headline_order(resolved) if m in results), next(iter(results), None))
     if specification_curve and head is not None:
-        from .specification_curve import attach_specification_curve, specification_curve as curve_of
+        from .specification_curve import attach_specification_curve
+        from .specification_curve import specification_curve as curve_of
 
         results[head] = attach_specification_curve(results[head], curve_of(results[head], dataset, reuse=results))
     return assemble(dataset, mapping.to_dict(), domain.to_dict(), resolved, choices, results, errors, elapsed,

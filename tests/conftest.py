@@ -2,7 +2,6 @@
 the offline loader of public datasets."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import simulate_confounded
 
 import cqox_core as cq
-from conftest import simulate_confounded
 
 CQOX = [sys.executable, "-m", "cqox_core.cli"]
 

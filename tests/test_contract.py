@@ -14,7 +14,6 @@ import cqox_core as cq
 from cqox_core import registry
 from cqox_core.errors import CQOxError
 
-
 CONTRACT_KEYS = {"method", "estimand", "estimate", "std_error", "ci_lower", "ci_upper", "alpha", "p_value",
                  "n_obs", "roles", "diagnostics", "gates", "sensitivity", "warnings", "by"}
 

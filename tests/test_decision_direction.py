@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import simulate_confounded
 
 import cqox_core as cq
-from conftest import simulate_confounded
-from cqox_core.cas import CAS
 from cqox_core import decision as dec  # attributes read in each test, so each fails on its own
+from cqox_core.cas import CAS
 from cqox_core.errors import CQOxError
 from cqox_core.results import EffectResult, Gate
 

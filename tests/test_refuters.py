@@ -24,8 +24,16 @@ from cqox_core.estimators._common import finish
 from cqox_core.gates import refutation_gate
 from cqox_core.prep import prepare
 from cqox_core.refuters import (
-    REFUTERS, RefitJob, attach_refutations, chance_exclusions, data_subsets, dummy_outcome, placebo_treatment,
-    random_common_cause, refit, refute,
+    REFUTERS,
+    RefitJob,
+    attach_refutations,
+    chance_exclusions,
+    data_subsets,
+    dummy_outcome,
+    placebo_treatment,
+    random_common_cause,
+    refit,
+    refute,
 )
 from cqox_core.registry import Requirements, register
 from cqox_core.roles import Roles

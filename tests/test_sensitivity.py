@@ -50,7 +50,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 import cqox_core as cq
@@ -58,9 +59,23 @@ from cqox_core.data import Dataset
 from cqox_core.results import EffectResult
 from cqox_core.roles import Roles
 from cqox_core.sensitivity import (
-    adjusted_estimate, adjusted_se, attach_sensitivity, benchmark_bound, ci_e_value, covariate_partial_r2s,
-    critical_gamma, e_value_ci, e_value_rr, partial_r2, robustness_value, rosenbaum_bounds, rr_from_risk_difference,
-    rr_from_smd, sensitivity_report, sign_test_bound, signed_rank_bounds,
+    adjusted_estimate,
+    adjusted_se,
+    attach_sensitivity,
+    benchmark_bound,
+    ci_e_value,
+    covariate_partial_r2s,
+    critical_gamma,
+    e_value_ci,
+    e_value_rr,
+    partial_r2,
+    robustness_value,
+    rosenbaum_bounds,
+    rr_from_risk_difference,
+    rr_from_smd,
+    sensitivity_report,
+    sign_test_bound,
+    signed_rank_bounds,
 )
 
 # Published figures are printed to 2 decimals (E-values) or 5 digits (sensemakr tests):

@@ -20,7 +20,12 @@ from cqox_core.errors import CQOxError, EstimationError
 from cqox_core.registry import Requirements, register
 from cqox_core.roles import Roles
 from cqox_core.specification_curve import (
-    attach_specification_curve, resolve, run_specification, specification_curve, specification_tasks, specifications,
+    attach_specification_curve,
+    resolve,
+    run_specification,
+    specification_curve,
+    specification_tasks,
+    specifications,
 )
 from cqox_core.tasks import run_tasks
 from cqox_core.visuals import render

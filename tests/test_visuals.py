@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_contract import case
 
 import cqox_core as cq
 from cqox_core.visuals import VisualSpec, figures_for_analysis, render
 from cqox_core.visuals.specs import by_plot, placebo_plot, rd_plot, series_plot
-
-from test_contract import case
 
 
 @pytest.mark.parametrize("method,builder", [

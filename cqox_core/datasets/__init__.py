@@ -6,10 +6,23 @@ arguments give the same frame. The module docstrings say what the truth is.
 """
 from __future__ import annotations
 
-from .designs import (simulate_iv, simulate_its, simulate_rd, simulate_single_adoption, simulate_staggered,
-                      simulate_switching, simulate_synth)
-from .observational import (simulate_confounded, simulate_heterogeneous, simulate_homogeneous, simulate_observational,
-                            simulate_with_effects)
+from .designs import (
+                      simulate_its,
+                      simulate_iv,
+                      simulate_rd,
+                      simulate_single_adoption,
+                      simulate_staggered,
+                      simulate_switching,
+                      simulate_synth,
+)
+from .observational import (
+                      simulate_confounded,
+                      simulate_heterogeneous,
+                      simulate_homogeneous,
+                      simulate_observational,
+                      simulate_with_effects,
+)
 
-__all__ = ["simulate_confounded", "simulate_observational", "simulate_single_adoption", "simulate_staggered",
-           "simulate_switching", "simulate_iv", "simulate_rd", "simulate_its", "simulate_synth"]
+__all__ = ["simulate_confounded", "simulate_observational", "simulate_heterogeneous", "simulate_homogeneous",
+           "simulate_with_effects", "simulate_single_adoption", "simulate_staggered", "simulate_switching",
+           "simulate_iv", "simulate_rd", "simulate_its", "simulate_synth"]

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from .balance import smd, smd_table
+from .collinearity import variance_inflation
 from .overlap import common_support_share, propensity_auc
 from .weights import effective_sample_size_ratio, max_weight_ratio, top_weight_share
-from .collinearity import variance_inflation
 
 __all__ = ["smd", "smd_table", "common_support_share", "propensity_auc", "effective_sample_size_ratio",
            "max_weight_ratio", "top_weight_share", "variance_inflation", "standard_diagnostics"]

@@ -44,6 +44,7 @@ import numpy as np
 from ..errors import EstimationError, MethodError
 from ..inference import LeastSquares, OLSFit, least_squares
 
+
 @dataclass(frozen=True)
 class AbsorbedFit(OLSFit):
     """An ``OLSFit`` with fixed effects absorbed: ``xtx_inv`` belongs to ``regressors``, the residualised

@@ -2,17 +2,14 @@
 the shared logistic fit, balancing weights, trimming, and the Hajek influence function."""
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
 
 from ..data import Dataset
-from ..diagnostics import effective_sample_size_ratio, max_weight_ratio, standard_diagnostics
-from ..errors import EstimationError, MethodError
-from ..inference import influence_se
-from ..nuisance import LogitFit, cached, fit_logit, propensity
-from ..prep import Prepared, prepare
+from ..errors import MethodError
+from ..nuisance import LogitFit, fit_logit, propensity
+from ..prep import Prepared
 from ..roles import Roles
 from ._common import cache_key
 

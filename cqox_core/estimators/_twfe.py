@@ -14,9 +14,9 @@ from scipy import sparse
 
 from ..data import Dataset
 from ..errors import EstimationError, RoleError
+from ..inference import covariance
 from ..panel import check_outcome_and_treatment, prepare_panel
 from ..prep import design_matrix, independent_columns, level_codes, many_level_covariates, numeric_outcome
-from ..inference import covariance
 from ..roles import Roles
 from ._common import period_label
 

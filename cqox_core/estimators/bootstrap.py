@@ -50,12 +50,12 @@ from scipy import stats
 
 from .. import registry
 from ..data import Dataset
-from ..errors import CQOxError, EstimationError, MethodError
-from ..inference import bootstrap_draws
-from ..prep import Prepared, RowSampler
 from ..datasets import examples
 from ..datasets.public import NSW_ROLES
+from ..errors import CQOxError, EstimationError, MethodError
+from ..inference import bootstrap_draws
 from ..params import at_least
+from ..prep import Prepared, RowSampler
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles, role_names

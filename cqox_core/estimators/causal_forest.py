@@ -49,8 +49,16 @@ from ..roles import Roles
 from ._cate import HeldOut, fairness, protected_values, row_effects_frame, split_evaluations, summarize
 from ._common import cache_key, finish
 from ._crossfit import fold_ids
-from ._learners import (OutcomeLearner, PropensityLearner, check_arm_rows, check_int, check_learner,
-                        check_separation, cross_predict, quality)
+from ._learners import (
+    OutcomeLearner,
+    PropensityLearner,
+    check_arm_rows,
+    check_int,
+    check_learner,
+    check_separation,
+    cross_predict,
+    quality,
+)
 from ._propensity import balancing_weights, weight_role_note
 from .meta_learner import PROPENSITY_LEARNERS, Learners, fit_arms, heterogeneity_sentence, require_binary
 
@@ -65,7 +73,7 @@ FOLD_HINT = "Lower n_folds or use fewer covariates."
 def grow(X: np.ndarray, t_res: np.ndarray, y_res: np.ndarray, n_estimators: int, min_samples_leaf: int,
          max_samples: float, seed: int, n_jobs: int):
     """econml's honest causal forest on the residuals, with CausalForestDML's settings."""
-    from econml.grf import CausalForest    # econml.dml would import ray (and 10+ s of its imports) if installed
+    from econml.grf import CausalForest  # econml.dml would import ray (and 10+ s of its imports) if installed
 
     model = CausalForest(n_estimators=n_estimators, criterion="mse", max_depth=None, min_samples_split=10,
                          min_samples_leaf=min_samples_leaf, min_weight_fraction_leaf=0.0, min_var_fraction_leaf=None,

@@ -42,16 +42,27 @@ import numpy as np
 from ..data import Dataset
 from ..datasets import examples
 from ..diagnostics.bacon import bacon_decomposition
-from ..registry import Reference, Requirements, register
 from ..prep import singleton_rows
+from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._absorb import AbsorbedEffects, nested_in
 from ._common import finish, period_value
-from ._twfe import (STAGGERED_HINT, DidData, TwoWayFixedEffects, _absorbed_regressors, _design_description,
-                    _inference_diagnostics, _outcome_warnings, _se_method, _subset, _switches_off,
-                    fit_residualised, tidy_did_data, validate_design)
-
+from ._twfe import (
+    STAGGERED_HINT,
+    DidData,
+    TwoWayFixedEffects,
+    _absorbed_regressors,
+    _design_description,
+    _inference_diagnostics,
+    _outcome_warnings,
+    _se_method,
+    _subset,
+    _switches_off,
+    fit_residualised,
+    tidy_did_data,
+    validate_design,
+)
 
 
 def _balanced_bacon_inputs(dd: DidData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str] | None:

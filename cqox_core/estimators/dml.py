@@ -55,8 +55,18 @@ from ..results import EffectResult
 from ..roles import Roles
 from ._common import cache_key, finish, is_binary_treatment
 from ._crossfit import fold_ids
-from ._learners import (OutcomeLearner, PropensityLearner, check_fold_sizes, check_int, check_learner,
-                        check_separation, cross_predict, learner_for, quality, regressor)
+from ._learners import (
+    OutcomeLearner,
+    PropensityLearner,
+    check_fold_sizes,
+    check_int,
+    check_learner,
+    check_separation,
+    cross_predict,
+    learner_for,
+    quality,
+    regressor,
+)
 from ._propensity import balancing_weights, check_fraction, weight_role_note
 from .aipw import aipw_scores
 

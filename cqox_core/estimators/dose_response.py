@@ -46,15 +46,15 @@ import numpy as np
 
 from ..data import Dataset
 from ..datasets import policy as policy_data
+from ..diagnostics.weights import arm_top_share
 from ..errors import EstimationError, MethodError, RoleError
 from ..prep import Prepared, prepare
-from ..diagnostics.weights import arm_top_share
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from ._common import finish
 from ._crossfit import fold_ids, r_squared
-from ._money import check_money, direction_for, profit_view
+from ._money import check_money, direction_for
 
 Curve = Literal["dr", "gps"]
 DoseLearner = Literal["linear", "gbm"]
@@ -237,7 +237,6 @@ def plugin_bandwidth(d: np.ndarray, xi: np.ndarray) -> float:
 def local_linear(d: np.ndarray, xi: np.ndarray, points: np.ndarray, h: float, nu: DoseNuisance,
                  varpi_grid: np.ndarray, m_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """theta_h at ``points`` and the n x len(points) influence matrix (Kennedy et al. 2017, Thm 3)."""
-    n = len(d)
     u = (d[:, None] - points[None, :]) / h                 # n x E
     k = gaussian(u) / h
     s0, s1, s2 = k.mean(axis=0), (k * u).mean(axis=0), (k * u * u).mean(axis=0)

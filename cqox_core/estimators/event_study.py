@@ -35,10 +35,21 @@ from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import finish, sub_estimate
-from ._twfe import (DEFAULT_WINDOW_CAP, STAGGERED_HINT, DidData, FixedEffectsFit, TwoWayFixedEffects,
-                    _absorbed_regressors, _design_description, _inference_diagnostics, _outcome_warnings,
-                    _se_method, fit_residualised, tidy_did_data, validate_design)
-
+from ._twfe import (
+    DEFAULT_WINDOW_CAP,
+    STAGGERED_HINT,
+    DidData,
+    FixedEffectsFit,
+    TwoWayFixedEffects,
+    _absorbed_regressors,
+    _design_description,
+    _inference_diagnostics,
+    _outcome_warnings,
+    _se_method,
+    fit_residualised,
+    tidy_did_data,
+    validate_design,
+)
 
 
 @dataclass(frozen=True)

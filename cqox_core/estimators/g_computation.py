@@ -23,13 +23,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..data import Dataset
+from ..datasets import examples
+from ..datasets.public import NSW_ROLES
 from ..diagnostics import standard_diagnostics
 from ..errors import EstimationError
 from ..inference import bootstrap_draws
 from ..params import at_least
 from ..prep import prepare
-from ..datasets import examples
-from ..datasets.public import NSW_ROLES
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles

@@ -26,8 +26,14 @@ from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import finish
-from ._propensity import (Estimand, balancing_weights, hajek_influence, shared_propensity,
-                          trimming_mask, weight_role_note)
+from ._propensity import (
+    Estimand,
+    balancing_weights,
+    hajek_influence,
+    shared_propensity,
+    trimming_mask,
+    weight_role_note,
+)
 
 
 def ipw_weights(t: np.ndarray, e: np.ndarray, keep: np.ndarray, estimand: str, stabilize: bool) -> np.ndarray:

@@ -30,17 +30,17 @@ import numpy as np
 import pandas as pd
 
 from ..data import Dataset
+from ..datasets import examples
 from ..errors import EstimationError, MethodError, RoleError
 from ..inference import covariance, wald
 from ..inference.covariance import newey_west_maxlags  # noqa: F401  (part of this module's API)
+from ..panel import check_outcome_and_treatment
 from ..params import above, at_least
 from ..prep import numeric_outcome
-from ..datasets import examples
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
 from ._common import finish, period_label, sub_estimate
-from ..panel import check_outcome_and_treatment
 
 #: Fewest observations allowed on each side of the intervention (a line needs two, a slope check three).
 MIN_PER_SEGMENT = 3

@@ -54,11 +54,11 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..data import Dataset
+from ..datasets import examples
+from ..datasets.public import CARD_CONTROLS
 from ..errors import EstimationError
 from ..inference import covariance
 from ..prep import prepare
-from ..datasets import examples
-from ..datasets.public import CARD_CONTROLS
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles

@@ -53,8 +53,20 @@ from ..roles import Roles
 from ._cate import HeldOut, fairness, protected_values, row_effects_frame, split_evaluations, summarize
 from ._common import cache_key, finish, is_binary_treatment
 from ._crossfit import fold_ids
-from ._learners import (OutcomeLearner, PropensityLearner, check_arm_rows, check_fold_sizes, check_int, check_learner,
-                        check_separation, classifier, fit_weighted, predict, quality, regressor)
+from ._learners import (
+    OutcomeLearner,
+    PropensityLearner,
+    check_arm_rows,
+    check_fold_sizes,
+    check_int,
+    check_learner,
+    check_separation,
+    classifier,
+    fit_weighted,
+    predict,
+    quality,
+    regressor,
+)
 from ._propensity import balancing_weights, check_fraction, weight_role_note
 from .aipw import aipw_scores
 

@@ -35,10 +35,10 @@ import pandas as pd
 
 from ..data import Dataset
 from ..datasets import policy as policy_data
+from ..diagnostics.weights import arm_top_share
 from ..errors import EstimationError, MethodError, RoleError
 from ..inference import wald
 from ..prep import design_with_terms, numeric_outcome
-from ..diagnostics.weights import arm_top_share
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles

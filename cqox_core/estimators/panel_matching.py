@@ -40,16 +40,15 @@ import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ..errors import EstimationError, MethodError, RoleError
-from ..panel import prepare_panel
+from ..datasets import examples
+from ..errors import EstimationError
+from ..panel import check_outcome_and_treatment, prepare_panel
 from ..params import at_least
 from ..prep import covariate_columns
-from ..datasets import examples
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles
 from ._common import finish, period_label, sub_estimate
-from ..panel import check_outcome_and_treatment
 
 
 @dataclass(frozen=True)

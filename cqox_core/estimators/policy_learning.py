@@ -38,8 +38,8 @@ from ..datasets import policy as policy_data
 from ..errors import EstimationError, MethodError
 from ..inference import influence_se, wald
 from ..nuisance import cached
-from ..prep import prepare
 from ..params import TRIM_SHARE
+from ..prep import prepare
 from ..registry import Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles

@@ -73,12 +73,12 @@ from scipy import stats
 from scipy.linalg import cho_factor, cho_solve
 
 from ..data import Dataset
+from ..datasets import examples
 from ..diagnostics.density import density_test
 from ..errors import CQOxError, EstimationError, RoleError
 from ..inference.covariance import cr1_factor
 from ..params import above, between
 from ..prep import binarize_treatment, design_matrix, numeric_outcome
-from ..datasets import examples
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles

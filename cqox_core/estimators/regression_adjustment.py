@@ -49,15 +49,15 @@ from typing import Callable, Literal
 import numpy as np
 
 from ..data import Dataset
-from ..diagnostics import standard_diagnostics
-from ..errors import EstimationError
 from ..datasets import examples
 from ..datasets.public import CARD_CONTROLS, NSW_ROLES
+from ..diagnostics import standard_diagnostics
+from ..errors import EstimationError
+from ..inference import OLSFit, least_squares, ols
+from ..prep import Prepared, RowSampler, many_level_covariates, prepare, row_sampler
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles
-from ..inference import OLSFit, least_squares, ols
-from ..prep import Prepared, RowSampler, many_level_covariates, prepare, row_sampler
 from ._absorb import AbsorbedFit, absorbed_ols, fixed_effect_count
 from ._common import finish, is_binary_treatment
 

@@ -118,13 +118,13 @@ import pandas as pd
 from scipy import stats
 
 from ..data import Dataset
+from ..datasets import examples
 from ..errors import EstimationError
 from ..inference import wald
-from ..params import Range
 from ..nuisance import fit_logit
 from ..panel import prepare_panel
+from ..params import Range
 from ..prep import design_matrix, independent_columns
-from ..datasets import examples
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult, SubEstimate
 from ..roles import Roles

@@ -56,14 +56,14 @@ from typing import Annotated, Literal
 import numpy as np
 
 from ..data import Dataset
+from ..datasets import examples
+from ..datasets.public import NSW_ROLES
 from ..diagnostics import standard_diagnostics
 from ..errors import EstimationError
 from ..inference import ols
 from ..nuisance import propensity
 from ..params import at_least
 from ..prep import Prepared, prepare
-from ..datasets import examples
-from ..datasets.public import NSW_ROLES
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles

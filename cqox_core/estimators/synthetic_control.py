@@ -98,10 +98,10 @@ import pandas as pd
 from scipy import optimize
 
 from ..data import Dataset
+from ..datasets import examples
 from ..errors import EstimationError, MethodError
 from ..panel import check_outcome_and_treatment, prepare_panel
 from ..prep import covariate_columns
-from ..datasets import examples
 from ..registry import Reference, Requirements, register
 from ..results import EffectResult
 from ..roles import Roles

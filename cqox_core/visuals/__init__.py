@@ -6,9 +6,18 @@ without the original rows.
 """
 from __future__ import annotations
 
-from .specs import (VisualSpec, balance_plot, by_plot, cas_radar, figures_for_analysis, forest_plot,
-                    forest_plots, overlap_plot, weight_plot)
 from .plotly_render import render
+from .specs import (
+                    VisualSpec,
+                    balance_plot,
+                    by_plot,
+                    cas_radar,
+                    figures_for_analysis,
+                    forest_plot,
+                    forest_plots,
+                    overlap_plot,
+                    weight_plot,
+)
 
 __all__ = ["VisualSpec", "forest_plot", "forest_plots", "balance_plot", "overlap_plot", "weight_plot", "cas_radar",
            "by_plot", "figures_for_analysis", "render"]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_lib import compute
 import cqox_core as cq
+from app_lib import compute
 
 
 def csv_bytes(effect: float, seed: int) -> bytes:

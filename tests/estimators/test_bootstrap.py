@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import simulate_confounded
 from scipy import stats
 
 import cqox_core as cq
@@ -16,7 +17,6 @@ from cqox_core.errors import EstimationError, MethodError
 from cqox_core.estimators import bootstrap as resampling
 from cqox_core.inference import bootstrap_draws
 from cqox_core.results import SubEstimate
-from conftest import simulate_confounded
 
 COVS = ["x1", "x2", "region"]
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_public
 
 import cqox_core as cq
 from cqox_core.cli import main as cli_main
 from cqox_core.datasets.cate import pehe, simulate_cate
 from cqox_core.errors import CQOxError
 from cqox_core.estimators import causal_forest as cf_module
-from conftest import load_public
 
 REFERENCE = json.loads((Path(__file__).parent / "references" / "causal_forest_econml.json").read_text())
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_public
 
 import cqox_core as cq
 from cqox_core.datasets.cate import STRUCTURAL_EFFECT, simulate_cate, simulate_continuous, simulate_instrumented
 from cqox_core.errors import CQOxError
 from cqox_core.gates import nuisance_fit_gate
-from conftest import load_public
 
 REFERENCE = json.loads((Path(__file__).parent / "references" / "dml_doubleml.json").read_text())["cases"]
 

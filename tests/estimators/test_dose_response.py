@@ -10,7 +10,6 @@ Reference values and where they come from
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import pytest
 import cqox_core as cq
 from cqox_core import registry
 from cqox_core.datasets import policy as P
-from cqox_core.errors import CQOxError, MethodError, RoleError
+from cqox_core.errors import CQOxError, RoleError
 
 ROLES = dict(outcome="y", treatment="dose", covariates=["x1", "x2", "x3"])
 REFERENCE = json.loads((Path(__file__).parent / "references" / "dose_response_gps.json").read_text())

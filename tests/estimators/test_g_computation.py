@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 import cqox_core as cq
 from cqox_core.errors import CQOxError, MethodError, RoleError
 from cqox_core.estimators.g_computation import linear_bootstrap
+
 from .test_ipw import COVS, ROLES, naive_difference, simulate, true_att
 
 

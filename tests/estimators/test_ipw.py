@@ -23,14 +23,12 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy.special import expit
-from threadpoolctl import threadpool_limits
 
 import cqox_core as cq
-from cqox_core.errors import CQOxError, MethodError, RoleError
-from cqox_core.datasets.observational import simulate_heterogeneous as simulate
-from cqox_core.datasets.observational import simulate_homogeneous as simulate_linear
 from cqox_core.datasets.observational import PS_COEF
 from cqox_core.datasets.observational import heterogeneous_true_att as true_att
+from cqox_core.datasets.observational import simulate_heterogeneous as simulate
+from cqox_core.errors import CQOxError, MethodError, RoleError
 from cqox_core.estimators._propensity import hajek_influence
 from cqox_core.nuisance import fit_logit
 

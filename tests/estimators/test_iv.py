@@ -228,9 +228,10 @@ def test_card_college_proximity_matches_wooldridge_example_15_4():
 # ---------------------------------------------------------------------------
 
 def ar_inputs(df: pd.DataFrame, instruments: list[str], alpha: float = 0.05) -> ARInputs:
+    from scipy import stats
+
     from cqox_core.data import Dataset
     from cqox_core.roles import Roles
-    from scipy import stats
 
     sample = prepare_iv(Dataset.from_frame(df), Roles(outcome="y", treatment="d", instrument=instruments,
                                                       covariates=("x",)))

@@ -15,7 +15,7 @@ import statsmodels.api as sm
 
 import cqox_core as cq
 from cqox_core.data import as_dataset
-from cqox_core.datasets.advanced import (MEDIATION_ACME, MEDIATION_ADE, mediation_truth, simulate_mediation)
+from cqox_core.datasets.advanced import MEDIATION_ACME, MEDIATION_ADE, mediation_truth, simulate_mediation
 from cqox_core.errors import CQOxError, EstimationError, MethodError, RoleError
 from cqox_core.estimators import mediation as md
 from cqox_core.roles import Roles

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_public
 
 import cqox_core as cq
 from cqox_core.cli import main as cli_main
 from cqox_core.datasets.cate import EFFECT_MODIFIERS, pehe, simulate_cate, synthetic_covariates
 from cqox_core.errors import CQOxError
 from cqox_core.estimators._cate import HeldOut, uplift
-from conftest import load_public
 
 REFERENCE = json.loads((Path(__file__).parent / "references" / "meta_learner_econml.json").read_text())
 

@@ -16,7 +16,7 @@ import pytest
 
 import cqox_core as cq
 from cqox_core.datasets import policy as P
-from cqox_core.errors import CQOxError, EstimationError, MethodError, RoleError
+from cqox_core.errors import MethodError, RoleError
 from cqox_core.estimators.policy_learning import apply_rule
 
 ROLES = dict(outcome="y", treatment="treated", covariates=["x1", "x2", "x3"])

@@ -14,7 +14,7 @@ import pytest
 
 import cqox_core as cq
 from cqox_core.datasets.advanced import PROXIMAL_EFFECT, simulate_proximal
-from cqox_core.errors import CQOxError, EstimationError, RoleError
+from cqox_core.errors import CQOxError, RoleError
 from cqox_core.roles import Roles
 
 linearmodels_iv = pytest.importorskip("linearmodels.iv")

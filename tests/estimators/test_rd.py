@@ -533,9 +533,9 @@ if __name__ == "__main__":  # regenerate the stored peer values (needs rdrobust 
     import warnings
 
     from causaldata import close_elections_lmb
+    from rddensity import rddensity
     from rdrobust import rdplot, rdrobust
     from rdrobust.datasets import rdrobust_RDsenate
-    from rddensity import rddensity
 
     warnings.simplefilter("ignore")
 

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from conftest import simulate_confounded
 from scipy import integrate, special
 
 import cqox_core as cq
-from conftest import simulate_confounded
 
 REFERENCES = Path(__file__).resolve().parent / "references"
 

@@ -16,6 +16,7 @@ from scipy import integrate, special
 import cqox_core as cq
 from cqox_core.errors import EstimationError, MethodError, RoleError
 from cqox_core.estimators import stratification as strat
+
 from .test_psm import NSW_COVARIATES, NSW_EXPERIMENTAL_ATT, naive_difference, simulate
 
 

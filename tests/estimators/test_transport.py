@@ -15,8 +15,8 @@ import pytest
 import cqox_core as cq
 from cqox_core.data import as_dataset
 from cqox_core.datasets.advanced import simulate_transport, transport_truth
-from cqox_core.estimators import transport as tp
 from cqox_core.errors import CQOxError, EstimationError, RoleError
+from cqox_core.estimators import transport as tp
 from cqox_core.roles import Roles
 
 REFERENCES = Path(__file__).parent / "references"
