@@ -1,18 +1,9 @@
-"""AIPW: recovery of known effects, double robustness, agreement with
-statsmodels, a bootstrap, a finite-difference sandwich, EconML and the LaLonde
-experimental benchmark; contract checks.
-
-Reference values and where they come from
------------------------------------------
-* EconML 0.17 ``LinearDRLearner`` ATE on ``simulate_linear(4000, seed=11)``
-  (covariates as W, X=None, LogisticRegression(C=inf), LinearRegression, cv=5,
-  random_state=0). Script: ``econml_reference()`` below; the stored number is
-  re-derived live by ``test_stored_econml_reference_is_current`` when EconML is
-  installed.
-* LaLonde (1986) / Dehejia & Wahba (1999) NSW experimental benchmark: the
-  treated-minus-control difference in mean 1978 earnings, $1794 (1794.34 on
-  ``causaldata.nsw_mixtape``).
-"""
+"""AIPW: recovery of known effects, double robustness to a wrong outcome or propensity model,
+gradient-boosting learners, and agreement with EconML's LinearDRLearner (ATE on
+``simulate_linear(4000, seed=11)``, covariates as W, LogisticRegression(C=inf), LinearRegression,
+cv=5, random_state=0; the stored number is re-derived by ``test_stored_econml_reference_is_current``
+from ``econml_reference()`` below). Shared designs come from cqox_core.datasets; the LaLonde benchmark
+for ipw, aipw and g_computation is in test_ipw.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,9 +24,6 @@ ROLES = dict(outcome="y", treatment="t", covariates=COVS)
 #: EconML LinearDRLearner ATE on simulate_linear(4000, seed=11); produced by econml_reference().
 ECONML_ATE_SEED11 = 2.0024358271643248
 ECONML_SE_SEED11 = 0.03503912537583926
-NSW_EXPERIMENTAL_ATT = 1794.34
-NSW_COVS = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
-
 
 
 def naive_difference(df: pd.DataFrame) -> float:

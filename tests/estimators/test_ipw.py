@@ -1,18 +1,7 @@
-"""IPW: recovery of known effects, double robustness, agreement with
-statsmodels, a bootstrap, a finite-difference sandwich, EconML and the LaLonde
-experimental benchmark; contract checks.
-
-Reference values and where they come from
------------------------------------------
-* EconML 0.17 ``LinearDRLearner`` ATE on ``simulate_linear(4000, seed=11)``
-  (covariates as W, X=None, LogisticRegression(C=inf), LinearRegression, cv=5,
-  random_state=0). Script: ``econml_reference()`` below; the stored number is
-  re-derived live by ``test_stored_econml_reference_is_current`` when EconML is
-  installed.
-* LaLonde (1986) / Dehejia & Wahba (1999) NSW experimental benchmark: the
-  treated-minus-control difference in mean 1978 earnings, $1794 (1794.34 on
-  ``causaldata.nsw_mixtape``).
-"""
+"""IPW: recovery of known effects, agreement with statsmodels WLS, a finite-difference sandwich and a
+bootstrap, trimming and stabilising, cluster-robust SEs, typed errors; and, for ipw, aipw and
+g_computation, the LaLonde (1986) / Dehejia & Wahba (1999) NSW experimental benchmark: the
+treated-minus-control difference in mean 1978 earnings, $1794 (1794.34 on ``causaldata.nsw_mixtape``)."""
 from __future__ import annotations
 
 import json
