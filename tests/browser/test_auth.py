@@ -6,6 +6,7 @@ metrics from its first browser session on.
 """
 from __future__ import annotations
 
+import secrets
 import time
 import urllib.request
 
@@ -65,7 +66,8 @@ def test_a_copied_cookie_is_refused_after_logout(open_page, app_server):
 def test_a_forged_or_expired_cookie_is_refused(open_page, app_server, forge):
     store = Store(app_server.data_dir)
     sid = store.create_session("admin", 3600)
-    key = store.setting("cookie_key")
+    # the install's key is created on first use, by whichever process comes first (here the test may)
+    key = store.setting("cookie_key", create=secrets.token_urlsafe(32))
     good = security.issue_token(key, sid, "admin", time.time() + 3600)
     value = {"tampered": security.issue_token(key, sid, "ana", time.time() + 3600).split(".")[0] + "."
                          + good.split(".")[1],  # ana's claims under admin's signature
