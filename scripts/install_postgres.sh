@@ -8,24 +8,8 @@ set -euo pipefail
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && id postgres >/dev/null 2>&1; then
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_postgres.sh: PostgreSQL is missing and apt-get is not available; install the server by hand" \
-         "(the PostgreSQL store tests fail without it)." >&2
-    exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "install_postgres.sh: not root and no sudo: cannot install postgresql." >&2
-        exit 1
-    fi
-fi
-echo "install_postgres.sh: installing postgresql (apt-get)..." >&2
-# env: sudo resets the environment, so the non-interactive front end is passed explicitly
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+. "$(dirname "$0")/apt_install.sh"
+apt_install install_postgres.sh postgresql "PostgreSQL is missing (the PostgreSQL store tests fail without it)"
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "install_postgres.sh: postgresql was installed but no initdb is under /usr/lib/postgresql." >&2
     exit 1
