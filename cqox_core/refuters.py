@@ -274,32 +274,39 @@ class Target:
     seed: int
 
 
-def resolve(method: str | None, dataset: Dataset, roles: Roles | None, result: EffectResult) -> Target:
+def refit_target(method: str | None, roles: Roles | None, result: EffectResult, needs: str) -> Target:
+    """The method to re-run for ``result``, with its own parameters, design, roles and seed (a sensitivity
+    panel does not change the estimate: what it wraps is re-run). Shared by the refuters and the
+    specification curve; ``needs`` names the caller in the error ("Refuters need", ...)."""
     if not isinstance(result, EffectResult):
-        raise MethodError("Refuters need the result of an estimate to compare with.",
+        raise MethodError(f"{needs} the result of an estimate to start from.",
                           "Pass the EffectResult returned by cqox_core.estimate(...).", code="E-METHOD-005")
+    spec = registry.get(method or result.method)
+    params = {k: v for k, v in (result.params or {}).items() if k in spec.defaults}
+    if spec.id == "sensitivity":
+        spec = registry.get(str(params.get("of") or result.diagnostics.get("sensitivity_of")))
+        params = {k: v for k, v in dict(params.get("inner_params") or {}).items() if k in spec.defaults}
+    from .cas import design_of
+
+    design = design_of(result.replace(method=spec.id)) or spec.design
+    resolved = roles if roles is not None else Roles.from_dict(result.roles or {})
+    return Target(spec.id, design, resolved, params, result, int((result.params or {}).get("seed", 0)))
+
+
+def resolve(method: str | None, dataset: Dataset, roles: Roles | None, result: EffectResult) -> Target:
+    target = refit_target(method, roles, result, "Refuters need")
     if not isinstance(dataset, Dataset):
         from .data import as_dataset
 
         dataset = as_dataset(dataset)
-    name = method or result.method
-    spec = registry.get(name)
-    params = {k: v for k, v in (result.params or {}).items() if k in spec.defaults}
-    seed = int((result.params or {}).get("seed", 0))
-    if spec.id == "sensitivity":        # the panel does not change the estimate: refit what it wraps
-        spec = registry.get(str(params.get("of") or result.diagnostics.get("sensitivity_of")))
-        params = {k: v for k, v in dict(params.get("inner_params") or {}).items() if k in spec.defaults}
-    resolved = roles if roles is not None else Roles.from_dict(result.roles or {})
+    spec = registry.get(target.method)
     for role in ("outcome", "treatment"):
-        if role in spec.requires.roles and not getattr(resolved, role):
+        if role in spec.requires.roles and not getattr(target.roles, role):
             raise RoleError(f"Refuters need the {role} the estimate used, and none is set.",
                             f"Pass roles=Roles({role}=...) or a result whose roles name the {role}.",
                             code="E-ROLE-001")
-    resolved.check_columns(dataset.frame)     # E-ROLE-002: refuted on other data than it was estimated on
-    from .cas import design_of
-
-    design = design_of(result.replace(method=spec.id)) or spec.design
-    return Target(spec.id, design, resolved, params, result, seed)
+    target.roles.check_columns(dataset.frame)     # E-ROLE-002: refuted on other data than it was estimated on
+    return target
 
 
 def not_applicable_reason(name: str, target: Target, dataset: Dataset) -> str | None:

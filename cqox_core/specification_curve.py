@@ -34,6 +34,7 @@ import numpy as np
 from . import registry
 from .data import Dataset
 from .errors import CQOxError, MethodError
+from .refuters import Target, refit_target
 from .results import EffectResult, to_jsonable
 from .roles import Roles
 from .tasks import Task, TaskProgress, run_tasks
@@ -105,32 +106,12 @@ def outcome_of(spec: Specification, result: EffectResult) -> SpecOutcome:
 # which specifications
 # --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Headline:
-    """The estimate examined, resolved to the method that is re-run (a sensitivity panel: what it wraps)."""
-
-    method: str
-    design: str
-    roles: Roles
-    params: dict[str, Any]
-    result: EffectResult
-    seed: int
+#: The estimate examined, resolved to the method that is re-run: the refuters' target.
+Headline = Target
 
 
 def resolve(method: str | None, roles: Roles | None, result: EffectResult) -> Headline:
-    if not isinstance(result, EffectResult):
-        raise MethodError("The specification curve needs the result of an estimate to start from.",
-                          "Pass the EffectResult returned by cqox_core.estimate(...).", code="E-METHOD-005")
-    spec = registry.get(method or result.method)
-    params = {k: v for k, v in (result.params or {}).items() if k in spec.defaults}
-    if spec.id == "sensitivity":     # the panel does not change the estimate: vary what it wraps
-        spec = registry.get(str(params.get("of") or result.diagnostics.get("sensitivity_of")))
-        params = {k: v for k, v in dict(params.get("inner_params") or {}).items() if k in spec.defaults}
-    from .cas import design_of
-
-    design = design_of(result.replace(method=spec.id)) or spec.design
-    resolved = roles if roles is not None else Roles.from_dict(result.roles or {})
-    return Headline(spec.id, design, resolved, params, result, int((result.params or {}).get("seed", 0)))
+    return refit_target(method, roles, result, "The specification curve needs")
 
 
 def _spec(head: Headline, label: str, kind: str, *, method: str | None = None, roles: Roles | None = None,
